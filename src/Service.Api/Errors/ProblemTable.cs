@@ -1,0 +1,59 @@
+using Service.Models.Errors;
+
+namespace Service.Api.Errors;
+
+/// <summary>One row of the error table: the HTTP status, a stable RFC 9457 problem type and its title.</summary>
+public sealed record ProblemKind(int Status, string Type, string Title);
+
+/// <summary>
+/// The one place that maps service errors to HTTP. The exception handler writes problems from it and the
+/// OpenAPI <c>ProducesProblem</c> entries are generated from it, so the two cannot drift apart.
+/// </summary>
+public static class ProblemTable
+{
+    static readonly Dictionary<ServiceErrorKind, ProblemKind> Rows = new()
+    {
+        [ServiceErrorKind.MalformedRequest] = Row(StatusCodes.Status400BadRequest, "malformed-request", "The request could not be read"),
+        [ServiceErrorKind.UnsupportedMediaType] = Row(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "The body must be JSON"),
+        [ServiceErrorKind.PayloadTooLarge] = Row(StatusCodes.Status413PayloadTooLarge, "payload-too-large", "The request body is too large"),
+        [ServiceErrorKind.ValidationFailed] = Row(StatusCodes.Status422UnprocessableEntity, "validation-failed", "The request is not valid"),
+        [ServiceErrorKind.InputTooLong] = Row(StatusCodes.Status422UnprocessableEntity, "input-too-long", "An input is longer than the model accepts"),
+        [ServiceErrorKind.UnknownModel] = Row(StatusCodes.Status422UnprocessableEntity, "unknown-model", "No such model"),
+        [ServiceErrorKind.NotFound] = Row(StatusCodes.Status404NotFound, "not-found", "No such resource"),
+        [ServiceErrorKind.MethodNotAllowed] = Row(StatusCodes.Status405MethodNotAllowed, "method-not-allowed", "The route does not accept this method"),
+        [ServiceErrorKind.Overloaded] = Row(StatusCodes.Status429TooManyRequests, "overloaded", "The service is at capacity"),
+        [ServiceErrorKind.NotReady] = Row(StatusCodes.Status503ServiceUnavailable, "not-ready", "The model is not ready"),
+        [ServiceErrorKind.InferenceFailed] = Row(StatusCodes.Status500InternalServerError, "inference-failed", "The model failed"),
+    };
+
+    /// <summary>The problem type of failures that are no <see cref="ServiceErrorKind"/>: always a defect of ours.</summary>
+    public static readonly ProblemKind Internal = Row(StatusCodes.Status500InternalServerError, "internal", "Unexpected server error");
+
+    public static ProblemKind For(ServiceErrorKind kind) => Rows[kind];
+
+    /// <summary>
+    /// The row and a caller-facing detail for a status the framework set without an exception
+    /// (no matching route, wrong method, wrong content type); null for any other status.
+    /// </summary>
+    public static (ProblemKind Kind, string Detail)? ForFrameworkStatus(int status, string method, string path) => status switch
+    {
+        StatusCodes.Status404NotFound => (For(ServiceErrorKind.NotFound), $"No route matches {method} {path}. The routes are listed at /swagger."),
+        StatusCodes.Status405MethodNotAllowed => (For(ServiceErrorKind.MethodNotAllowed), $"{path} does not accept {method}. The methods are listed at /swagger."),
+        StatusCodes.Status415UnsupportedMediaType => (For(ServiceErrorKind.UnsupportedMediaType), "Send the body as JSON with the header 'Content-Type: application/json'."),
+        StatusCodes.Status400BadRequest => (For(ServiceErrorKind.MalformedRequest), "The request could not be read. Send a JSON body as shown in /swagger."),
+        _ => null,
+    };
+
+    /// <summary>Errors every JSON route can return before its handler runs.</summary>
+    public static readonly ServiceErrorKind[] BodyErrors =
+        [ServiceErrorKind.MalformedRequest, ServiceErrorKind.UnsupportedMediaType, ServiceErrorKind.PayloadTooLarge];
+
+    /// <summary>Errors every inference route can return.</summary>
+    public static readonly ServiceErrorKind[] InferenceErrors =
+    [
+        ServiceErrorKind.ValidationFailed, ServiceErrorKind.InputTooLong, ServiceErrorKind.UnknownModel,
+        ServiceErrorKind.Overloaded, ServiceErrorKind.NotReady, ServiceErrorKind.InferenceFailed,
+    ];
+
+    static ProblemKind Row(int status, string slug, string title) => new(status, $"urn:service:problem:{slug}", title);
+}

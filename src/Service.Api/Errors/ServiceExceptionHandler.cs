@@ -1,0 +1,62 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Service.Api.Hosting;
+using Service.Models.Errors;
+
+namespace Service.Api.Errors;
+
+/// <summary>Turns every exception that reaches the pipeline into an RFC 9457 problem from <see cref="ProblemTable"/>.</summary>
+internal sealed class ServiceExceptionHandler(
+    IProblemDetailsService problems,
+    IOptions<LimitsOptions> limits,
+    ILogger<ServiceExceptionHandler> logger) : IExceptionHandler
+{
+    /// <summary>nginx's "client closed request": logged, never seen by the client that left.</summary>
+    const int ClientClosedRequest = 499;
+
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellation)
+    {
+        if (exception is OperationCanceledException && http.RequestAborted.IsCancellationRequested)
+        {
+            http.Response.StatusCode = ClientClosedRequest;
+            return true;
+        }
+
+        var error = Classify(exception);
+        var kind = error is null ? ProblemTable.Internal : ProblemTable.For(error.Kind);
+        if (kind.Status >= 500 && error?.Kind != ServiceErrorKind.NotReady)
+            logger.LogError(exception, "Request failed with {Status} {ProblemType}", kind.Status, kind.Type);
+
+        var problem = new ProblemDetails
+        {
+            Status = kind.Status,
+            Type = kind.Type,
+            Title = kind.Title,
+            Detail = error?.Message ?? "The server failed unexpectedly. Retry later; if it persists, report it with the trace id.",
+            Instance = http.Request.Path,
+        };
+        foreach (var (key, value) in error?.Extensions ?? new Dictionary<string, object?>())
+            problem.Extensions[key] = value;
+
+        if (kind.Status is StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable)
+            http.Response.Headers.RetryAfter = limits.Value.RetryAfterSeconds.ToString();
+        http.Response.StatusCode = kind.Status;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
+    }
+
+    static ServiceException? Classify(Exception exception) => exception switch
+    {
+        ServiceException known => known,
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => new ServiceException(
+            ServiceErrorKind.PayloadTooLarge, "The request body is larger than the limit. Send fewer or shorter inputs per request."),
+        BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType } => new ServiceException(
+            ServiceErrorKind.UnsupportedMediaType, "Send the body as JSON with the header 'Content-Type: application/json'."),
+        BadHttpRequestException { InnerException: JsonException json } => new ServiceException(
+            ServiceErrorKind.MalformedRequest, $"The body is not valid JSON for this route: {json.Message} See the example in /swagger."),
+        BadHttpRequestException bad => new ServiceException(
+            ServiceErrorKind.MalformedRequest, $"{bad.Message} Send a JSON body as shown in /swagger."),
+        _ => null,
+    };
+}

@@ -1,0 +1,41 @@
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+using Service.Api.Features.Shared;
+using Service.Api.Hosting;
+using Service.Models.Registry;
+using Service.Models.Runtime;
+using Service.Models.Serving;
+using Service.Models.Text;
+
+namespace Service.Api.Features.Models;
+
+public static class ModelsRegistration
+{
+    /// <summary>The model registry with every served model, the background loader, and admission control.</summary>
+    public static IHostApplicationBuilder AddModels(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ModelsOptions>()
+            .Bind(builder.Configuration.GetSection(ModelsOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        builder.Services.AddSingleton(services =>
+        {
+            var options = services.GetRequiredService<IOptions<ModelsOptions>>().Value;
+            var device = new ExecutionDevice(options.Device, options.CudaDeviceId, options.IntraOpThreads);
+            var limits = new BatchingLimits(options.MaxBatchTokens, options.MaxBatchSequences, options.QueueCapacity);
+            var registry = new ModelRegistry(options.Default);
+            var (descriptor, load) = SentenceEmbeddingModel.MiniLm(options.ResolvedCacheDirectory, device, limits);
+            registry.Register(descriptor, load);
+            return registry;
+        });
+        builder.Services.AddHostedService<ModelLoader>();
+        builder.Services.AddSingleton(services => new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+        {
+            PermitLimit = services.GetRequiredService<IOptions<LimitsOptions>>().Value.MaxConcurrentInputs,
+            QueueLimit = 0,
+        }));
+        builder.Services.AddSingleton<EmbeddingGateway>();
+        return builder;
+    }
+}

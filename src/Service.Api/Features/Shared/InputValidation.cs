@@ -1,0 +1,42 @@
+using Service.Api.Hosting;
+using Service.Models.Errors;
+
+namespace Service.Api.Features.Shared;
+
+/// <summary>Checks shared by every text route; failures are 422 with the field and what to change.</summary>
+public static class InputValidation
+{
+    public static string[] Texts(IReadOnlyList<string?>? texts, string field, LimitsOptions limits)
+    {
+        if (texts is null || texts.Count == 0)
+            throw Invalid($"'{field}' is empty. Send at least one non-empty string.", field);
+        if (texts.Count > limits.MaxInputsPerRequest)
+        {
+            throw Invalid($"'{field}' has {texts.Count} items; at most {limits.MaxInputsPerRequest} are allowed per request. Split the request.",
+                field, ("max_inputs", limits.MaxInputsPerRequest));
+        }
+        for (var i = 0; i < texts.Count; i++)
+            Text(texts[i], $"{field}[{i}]", limits);
+        return texts.ToArray()!;
+    }
+
+    public static string Text(string? text, string field, LimitsOptions limits)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+            throw Invalid($"'{field}' is empty or null. Send a non-empty string.", field);
+        if (text.Length > limits.MaxInputCharacters)
+        {
+            throw Invalid($"'{field}' has {text.Length} characters; the limit is {limits.MaxInputCharacters}. Shorten it.",
+                field, ("max_characters", limits.MaxInputCharacters));
+        }
+        return text;
+    }
+
+    public static ServiceException Invalid(string detail, string field, params (string Key, object? Value)[] facts)
+    {
+        var extensions = new Dictionary<string, object?> { ["field"] = field };
+        foreach (var (key, value) in facts)
+            extensions[key] = value;
+        return new ServiceException(ServiceErrorKind.ValidationFailed, detail, extensions);
+    }
+}

@@ -1,0 +1,28 @@
+using Serilog;
+using Serilog.Formatting.Compact;
+
+namespace Service.Api.Hosting;
+
+public static class LoggingExtensions
+{
+    /// <summary>Serilog from the "Serilog" section: readable console in Development, compact JSON elsewhere.</summary>
+    public static IHostApplicationBuilder AddServiceLogging(this IHostApplicationBuilder builder)
+    {
+        var development = builder.Environment.IsDevelopment();
+        builder.Services.AddSerilog((services, logger) =>
+        {
+            logger.ReadFrom.Configuration(builder.Configuration).ReadFrom.Services(services).Enrich.FromLogContext();
+            if (development)
+                logger.WriteTo.Console();
+            else
+                logger.WriteTo.Console(new CompactJsonFormatter());
+        });
+        return builder;
+    }
+
+    public static WebApplication UseServiceLogging(this WebApplication app)
+    {
+        app.UseSerilogRequestLogging();
+        return app;
+    }
+}

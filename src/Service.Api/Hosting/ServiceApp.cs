@@ -1,0 +1,31 @@
+using Service.Api.Errors;
+using Service.Api.Features.Embeddings;
+using Service.Api.Features.Health;
+using Service.Api.Features.Models;
+using Service.Api.Features.Similarity;
+using Service.Api.OpenApi;
+
+namespace Service.Api.Hosting;
+
+/// <summary>Builds the service; shared by Program and by the CLI benchmark, which hosts it on loopback.</summary>
+public static class ServiceApp
+{
+    public static WebApplication Create(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.AddServiceLogging();
+        builder.AddServiceErrors();
+        builder.AddServiceOpenApi();
+        builder.AddModels();
+
+        var app = builder.Build();
+        app.UseServiceErrors();
+        app.UseServiceLogging();
+        app.UseServiceOpenApi();
+        app.MapHealthEndpoints();
+        app.MapModelsEndpoints();
+        app.MapEmbeddingsEndpoints();
+        app.MapSimilarityEndpoints();
+        return app;
+    }
+}

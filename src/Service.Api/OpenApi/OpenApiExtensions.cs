@@ -1,0 +1,64 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
+using Service.Api.Features.Shared;
+using Swashbuckle.AspNetCore.SwaggerGen;
+
+namespace Service.Api.OpenApi;
+
+/// <summary>A request type that shows a ready-to-send example in the Swagger UI.</summary>
+public interface IExampleProvider
+{
+    static abstract object Example { get; }
+}
+
+public static class OpenApiExtensions
+{
+    public static IHostApplicationBuilder AddServiceOpenApi(this IHostApplicationBuilder builder)
+    {
+        builder.Services.ConfigureHttpJsonOptions(options =>
+            options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
+        builder.Services.AddEndpointsApiExplorer();
+        builder.Services.AddSwaggerGen(options =>
+        {
+            options.SwaggerDoc("v1", new OpenApiInfo
+            {
+                Title = "Inference and retrieval service",
+                Version = "v1",
+                Description = "Sentence embeddings and similarity on ONNX Runtime. Errors are RFC 9457 problem details.",
+            });
+            options.SchemaFilter<ExampleSchemaFilter>();
+            options.MapType<TextInputs>(() => new OpenApiSchema
+            {
+                OneOf =
+                [
+                    new OpenApiSchema { Type = JsonSchemaType.String },
+                    new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String } },
+                ],
+            });
+        });
+        return builder;
+    }
+
+    public static WebApplication UseServiceOpenApi(this WebApplication app)
+    {
+        app.UseSwagger();
+        app.UseSwaggerUI();
+        return app;
+    }
+
+    /// <summary>Fills a schema's example from the type's <see cref="IExampleProvider.Example"/>, serialised as the API does.</summary>
+    sealed class ExampleSchemaFilter(IOptions<JsonOptions> json) : ISchemaFilter
+    {
+        public void Apply(IOpenApiSchema schema, SchemaFilterContext context)
+        {
+            if (schema is not OpenApiSchema concrete || !typeof(IExampleProvider).IsAssignableFrom(context.Type))
+                return;
+            var example = context.Type.GetProperty(nameof(IExampleProvider.Example), BindingFlags.Public | BindingFlags.Static)!.GetValue(null);
+            concrete.Examples = [JsonSerializer.SerializeToNode(example, context.Type, json.Value.SerializerOptions)!];
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using Service.Models.Errors;
+
+namespace Service.Models.Registry;
+
+public enum ModelStatus { Loading, Ready, Failed }
+
+/// <summary>What callers can know about a model before and after it loads.</summary>
+public sealed record ModelDescriptor(string Name, string Kind, int Dimensions, int MaxTokens, string Device);
+
+/// <summary>A model's descriptor, load status and, once failed, why.</summary>
+public sealed record ModelState(ModelDescriptor Descriptor, ModelStatus Status, string? Error);
+
+/// <summary>
+/// Models by name. Each is registered with a loader and loaded once; endpoints ask for a model by name and
+/// kind, so adding a model never touches an endpoint.
+/// </summary>
+public sealed class ModelRegistry(string defaultModel) : IDisposable
+{
+    readonly Dictionary<string, Entry> entries = new(StringComparer.Ordinal);
+
+    public string DefaultModel { get; } = defaultModel;
+
+    public void Register(ModelDescriptor descriptor, Func<IDisposable> load) =>
+        entries.Add(descriptor.Name, new Entry(descriptor, load));
+
+    public IReadOnlyList<ModelState> List() =>
+        entries.Values.Select(e => new ModelState(e.Descriptor, e.Status, e.Error)).ToArray();
+
+    public bool AllReady => entries.Values.All(e => e.Status == ModelStatus.Ready);
+
+    /// <summary>Loads every model that is not loaded yet; a failure marks that model failed and moves on.</summary>
+    public IReadOnlyList<(string Name, Exception Error)> LoadAll()
+    {
+        var failures = new List<(string, Exception)>();
+        foreach (var entry in entries.Values.Where(e => e.Status == ModelStatus.Loading))
+        {
+            try
+            {
+                entry.Instance = entry.Load();
+                entry.Status = ModelStatus.Ready;
+            }
+            catch (Exception e)
+            {
+                entry.Error = e.Message;
+                entry.Status = ModelStatus.Failed;
+                failures.Add((entry.Descriptor.Name, e));
+            }
+        }
+        return failures;
+    }
+
+    /// <summary>The loaded model called <paramref name="name"/> (the default when null), as <typeparamref name="T"/>.</summary>
+    public T Get<T>(string? name, string kind) where T : class
+    {
+        name ??= DefaultModel;
+        if (!entries.TryGetValue(name, out var entry))
+        {
+            var known = entries.Values.Where(e => e.Descriptor.Kind == kind).Select(e => e.Descriptor.Name);
+            throw new ServiceException(ServiceErrorKind.UnknownModel,
+                $"Unknown model '{name}'. Use one of the {kind} models: {string.Join(", ", known)} (see GET /v1/models).",
+                new Dictionary<string, object?> { ["model"] = name, ["available"] = known.ToArray() });
+        }
+        if (entry.Instance is T model)
+            return model;
+        return entry.Status switch
+        {
+            ModelStatus.Loading => throw new ServiceException(ServiceErrorKind.NotReady,
+                $"Model '{name}' is still loading. Retry after the Retry-After interval."),
+            ModelStatus.Failed => throw new ServiceException(ServiceErrorKind.NotReady,
+                $"Model '{name}' failed to load and cannot serve requests; the operator must fix it (see GET /v1/models)."),
+            _ => throw new ServiceException(ServiceErrorKind.ValidationFailed,
+                $"Model '{name}' is a {entry.Descriptor.Kind} model; this route needs a {kind} model."),
+        };
+    }
+
+    public void Dispose()
+    {
+        foreach (var entry in entries.Values)
+            entry.Instance?.Dispose();
+    }
+
+    sealed class Entry(ModelDescriptor descriptor, Func<IDisposable> load)
+    {
+        public ModelDescriptor Descriptor { get; } = descriptor;
+        public Func<IDisposable> Load { get; } = load;
+        public volatile ModelStatus Status = ModelStatus.Loading;
+        public volatile string? Error;
+        public volatile IDisposable? Instance;
+    }
+}

@@ -1,0 +1,32 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace Service.Models.Runtime;
+
+/// <summary>Where ONNX Runtime executes: the CPU provider by default, CUDA when configured and built in.</summary>
+public sealed record ExecutionDevice(string Name, int DeviceId = 0, int IntraOpThreads = 0)
+{
+    public const string Cpu = "cpu";
+    public const string Cuda = "cuda";
+
+    public SessionOptions CreateSessionOptions()
+    {
+        var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        if (IntraOpThreads > 0)
+            options.IntraOpNumThreads = IntraOpThreads;
+        if (Name == Cuda)
+        {
+            try
+            {
+                options.AppendExecutionProvider_CUDA(DeviceId);
+            }
+            catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+            {
+                options.Dispose();
+                throw new InvalidOperationException(
+                    "Models:Device=cuda needs the CUDA build of ONNX Runtime (build with -p:OnnxRuntimeFlavor=Gpu) " +
+                    $"and a visible GPU with CUDA 12 and cuDNN 9: {e.Message}", e);
+            }
+        }
+        return options;
+    }
+}

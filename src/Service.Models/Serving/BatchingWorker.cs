@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Service.Models.Errors;
+using Service.Models.Runtime;
+
+namespace Service.Models.Serving;
+
+/// <summary>Time a job spent waiting and being computed, and how many sequences shared its batch.</summary>
+public readonly record struct JobTimings(TimeSpan Queue, TimeSpan Inference, int BatchSequences);
+
+/// <summary>Outputs of one job, in the order its sequences were submitted.</summary>
+public sealed record JobResult(float[][] Outputs, JobTimings Timings);
+
+/// <summary>
+/// Runs one <see cref="IBatchModel"/> on a dedicated owner thread fed by a bounded queue.
+/// Jobs from concurrent callers are merged into batches under a token budget, sorted by length so each
+/// model call pads little, and results go back to each caller by index. Jobs whose caller has gone are
+/// dropped before they reach the model.
+/// </summary>
+public sealed class BatchingWorker : IDisposable
+{
+    readonly IBatchModel model;
+    readonly BatchingLimits limits;
+    readonly Channel<Job> queue;
+    readonly Thread owner;
+    readonly KeyValuePair<string, object?> modelTag;
+
+    public BatchingWorker(string name, IBatchModel model, BatchingLimits limits)
+    {
+        this.model = model;
+        this.limits = limits;
+        modelTag = new("model", name);
+        queue = Channel.CreateBounded<Job>(new BoundedChannelOptions(limits.QueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        owner = new Thread(Loop) { IsBackground = true, Name = $"model:{name}" };
+        owner.Start();
+    }
+
+    public int OutputSize => model.OutputSize;
+
+    public int QueueLength => queue.Reader.Count;
+
+    /// <summary>Queues the sequences; fails fast with <see cref="ServiceErrorKind.Overloaded"/> when the queue is full.</summary>
+    public Task<JobResult> SubmitAsync(IReadOnlyList<int[]> sequences, CancellationToken cancellation)
+    {
+        var job = new Job(sequences, cancellation);
+        if (!queue.Writer.TryWrite(job))
+        {
+            throw new ServiceException(ServiceErrorKind.Overloaded,
+                $"The model queue is full ({limits.QueueCapacity} requests waiting). Retry after the Retry-After interval or send fewer concurrent requests.");
+        }
+        ModelMetrics.QueueDepth.Add(1, modelTag);
+        job.CancelWith(cancellation);
+        return job.Completion.Task;
+    }
+
+    void Loop()
+    {
+        var reader = queue.Reader;
+        // A dedicated thread may block: the model must never run on a thread-pool thread across an await.
+        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            var batch = TakeBatch(reader);
+            if (batch.Count > 0)
+                Execute(batch);
+        }
+    }
+
+    List<Job> TakeBatch(ChannelReader<Job> reader)
+    {
+        var batch = new List<Job>();
+        int tokens = 0, sequences = 0;
+        while (reader.TryPeek(out var job))
+        {
+            if (job.Cancellation.IsCancellationRequested)
+            {
+                reader.TryRead(out _);
+                ModelMetrics.QueueDepth.Add(-1, modelTag);
+                ModelMetrics.DroppedJobs.Add(1, modelTag);
+                job.Completion.TrySetCanceled(job.Cancellation);
+                continue;
+            }
+            if (batch.Count > 0 && (tokens + job.Tokens > limits.MaxBatchTokens || sequences + job.Sequences.Count > limits.MaxBatchSequences))
+                break;
+            reader.TryRead(out _);
+            ModelMetrics.QueueDepth.Add(-1, modelTag);
+            batch.Add(job);
+            tokens += job.Tokens;
+            sequences += job.Sequences.Count;
+        }
+        return batch;
+    }
+
+    void Execute(List<Job> batch)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var rows = batch
+            .SelectMany(job => job.Sequences.Select((ids, index) => (Job: job, Index: index, Ids: ids)))
+            .OrderBy(row => row.Ids.Length)
+            .ToArray();
+        var outputs = batch.ToDictionary(job => job, job => new float[job.Sequences.Count][]);
+        try
+        {
+            foreach (var chunk in Chunk(rows))
+            {
+                var output = new float[chunk.Length * model.OutputSize]; // [B, OutputSize]
+                model.Run(chunk.Select(row => row.Ids).ToArray(), output);
+                ModelMetrics.BatchSequences.Record(chunk.Length, modelTag);
+                ModelMetrics.BatchTokens.Record(chunk.Length * chunk[^1].Ids.Length, modelTag);
+                for (var i = 0; i < chunk.Length; i++)
+                    outputs[chunk[i].Job][chunk[i].Index] = output.AsSpan(i * model.OutputSize, model.OutputSize).ToArray();
+            }
+        }
+        catch (Exception e)
+        {
+            foreach (var job in batch)
+                job.Completion.TrySetException(new ServiceException(ServiceErrorKind.InferenceFailed,
+                    "The model failed on this batch. The request may be retried; if it keeps failing, report it with the trace id.", inner: e));
+            return;
+        }
+
+        var inference = Stopwatch.GetElapsedTime(started);
+        ModelMetrics.InferenceSeconds.Record(inference.TotalSeconds, modelTag);
+        foreach (var job in batch)
+        {
+            var queued = Stopwatch.GetElapsedTime(job.EnqueuedAt, started);
+            ModelMetrics.QueueSeconds.Record(queued.TotalSeconds, modelTag);
+            job.Completion.TrySetResult(new JobResult(outputs[job], new JobTimings(queued, inference, rows.Length)));
+        }
+    }
+
+    /// <summary>Consecutive runs of the length-sorted rows whose padded size fits the token budget.</summary>
+    IEnumerable<(Job Job, int Index, int[] Ids)[]> Chunk((Job Job, int Index, int[] Ids)[] rows)
+    {
+        var start = 0;
+        while (start < rows.Length)
+        {
+            var end = start + 1;
+            while (end < rows.Length
+                   && end - start < limits.MaxBatchSequences
+                   && (end - start + 1) * rows[end].Ids.Length <= limits.MaxBatchTokens)
+                end++;
+            yield return rows[start..end];
+            start = end;
+        }
+    }
+
+    public void Dispose()
+    {
+        queue.Writer.TryComplete();
+        owner.Join();
+        model.Dispose();
+    }
+
+    sealed class Job(IReadOnlyList<int[]> sequences, CancellationToken cancellation)
+    {
+        public IReadOnlyList<int[]> Sequences { get; } = sequences;
+        public CancellationToken Cancellation { get; } = cancellation;
+        public int Tokens { get; } = sequences.Sum(s => s.Length);
+        public long EnqueuedAt { get; } = Stopwatch.GetTimestamp();
+        public TaskCompletionSource<JobResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The caller stops waiting at once; the worker drops the job when it reaches it.</summary>
+        public void CancelWith(CancellationToken token)
+        {
+            if (!token.CanBeCanceled)
+                return;
+            var registration = token.Register(() => Completion.TrySetCanceled(token));
+            Completion.Task.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
+        }
+    }
+}

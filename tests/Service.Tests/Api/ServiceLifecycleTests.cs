@@ -1,0 +1,87 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Service.Models.Serving;
+using Service.Tests.Fixtures;
+
+namespace Service.Tests.Api;
+
+/// <summary>Start-up, failure and cancellation behaviour, each on its own service instance.</summary>
+public sealed class ServiceLifecycleTests
+{
+    [Fact]
+    public async Task A_model_that_cannot_load_makes_the_service_not_ready_with_503()
+    {
+        var blocked = Path.Combine(Path.GetTempPath(), $"not-a-directory-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(blocked, "a file where the model cache should be");
+        try
+        {
+            await using var factory = new ServiceFactory(("Models:CacheDirectory", blocked));
+            var client = await factory.CreateLoadedClientAsync();
+
+            var models = await client.GetFromJsonAsync<JsonElement>("/v1/models");
+            Assert.Equal("failed", models.GetProperty("data")[0].GetProperty("status").GetString());
+            var ready = await client.GetAsync("/readyz");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            Assert.NotNull(ready.Headers.RetryAfter);
+            var embed = await client.PostAsJsonAsync("/embed", new { inputs = "hello" });
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, embed.StatusCode);
+            Assert.Equal("application/problem+json", embed.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
+        }
+        finally
+        {
+            File.Delete(blocked);
+        }
+    }
+
+    [Theory]
+    [InlineData("Limits:MaxInputsPerRequest", "0")]
+    [InlineData("Limits:MaxConcurrentInputs", "10")]
+    [InlineData("Models:Device", "tpu")]
+    [InlineData("Models:MaxBatchTokens", "-1")]
+    public void Invalid_options_stop_the_service_at_start(string key, string value)
+    {
+        using var factory = new ServiceFactory((key, value));
+
+        Assert.ThrowsAny<OptionsValidationException>(() => factory.CreateClient());
+    }
+
+    [Fact]
+    public async Task A_request_cancelled_by_its_client_is_dropped_before_inference()
+    {
+        await using var factory = new ServiceFactory();
+        var client = await factory.CreateLoadedClientAsync();
+        var dropped = 0L;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == ModelMetrics.MeterName && instrument.Name == "service.model.jobs.dropped")
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag is { Key: "model", Value: "all-MiniLM-L6-v2" })
+                    Interlocked.Add(ref dropped, value);
+            }
+        });
+        listener.Start();
+
+        // A long request keeps the worker busy so the second one is still queued when its client leaves.
+        var busy = client.PostAsJsonAsync("/embed", new { inputs = Enumerable.Repeat(string.Join(' ', Enumerable.Repeat("guitar music", 120)), 64) });
+        await Task.Delay(200);
+        using var leaving = new CancellationTokenSource();
+        var abandoned = client.PostAsJsonAsync("/embed", new { inputs = "I will not wait" }, leaving.Token);
+        await Task.Delay(100);
+        leaving.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+        Assert.Equal(HttpStatusCode.OK, (await busy).StatusCode);
+        Assert.Equal(1, Interlocked.Read(ref dropped));
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/embed", new { inputs = "still serving" })).StatusCode);
+    }
+}

@@ -1,0 +1,125 @@
+using Service.Models.Errors;
+using Service.Models.Runtime;
+using Service.Models.Serving;
+using Service.Tests.Fixtures;
+
+namespace Service.Tests.Serving;
+
+/// <summary>
+/// The worker around the real ONNX encoder. A recording wrapper holds the first model call until released,
+/// so the queue can be filled deterministically while the model is busy.
+/// </summary>
+[Collection(MiniLmCollection.Name)]
+public sealed class BatchingWorkerTests(MiniLmFixture fixture)
+{
+    int[] Ids(string text) => fixture.Tokenizer.Encode(text, truncate: false).Ids;
+
+    [Fact]
+    public async Task A_job_whose_caller_went_away_never_reaches_the_model()
+    {
+        using var model = new RecordingModel(new OnnxSentenceEncoder(fixture.ModelPath, new ExecutionDevice(ExecutionDevice.Cpu)), holdFirstCall: true);
+        using var worker = new BatchingWorker("test", model, new BatchingLimits());
+        using var caller = new CancellationTokenSource();
+
+        var first = worker.SubmitAsync([Ids("first job")], CancellationToken.None);
+        await model.FirstCallStarted.Task;
+        var abandoned = worker.SubmitAsync([Ids("abandoned by its client")], caller.Token);
+        var last = worker.SubmitAsync([Ids("last job")], CancellationToken.None);
+        caller.Cancel();
+        model.Release();
+
+        await first;
+        await last;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+        Assert.DoesNotContain(model.Calls.SelectMany(c => c), ids => ids.SequenceEqual(Ids("abandoned by its client")));
+        Assert.Equal(2, model.Calls.Count);
+    }
+
+    [Fact]
+    public async Task Queued_jobs_share_a_length_sorted_batch_and_get_their_own_rows_back()
+    {
+        using var model = new RecordingModel(new OnnxSentenceEncoder(fixture.ModelPath, new ExecutionDevice(ExecutionDevice.Cpu)), holdFirstCall: true);
+        using var worker = new BatchingWorker("test", model, new BatchingLimits());
+        string[] texts = ["a much longer sentence about guitars, music and evening concerts", "short", "a medium sentence about music"];
+
+        var blocker = worker.SubmitAsync([Ids("blocker")], CancellationToken.None);
+        await model.FirstCallStarted.Task;
+        var jobs = texts.Select(t => worker.SubmitAsync([Ids(t)], CancellationToken.None)).ToArray();
+        model.Release();
+        await blocker;
+        var results = await Task.WhenAll(jobs);
+
+        var merged = Assert.Single(model.Calls.Skip(1));
+        Assert.Equal(3, merged.Length);
+        Assert.True(merged[0].Length <= merged[1].Length && merged[1].Length <= merged[2].Length, "rows are sorted by length");
+        for (var i = 0; i < texts.Length; i++)
+        {
+            var alone = await worker.SubmitAsync([Ids(texts[i])], CancellationToken.None);
+            Assert.Equal(3, results[i].Timings.BatchSequences);
+            for (var d = 0; d < alone.Outputs[0].Length; d++)
+                Assert.Equal(alone.Outputs[0][d], results[i].Outputs[0][d], 1e-5f);
+        }
+    }
+
+    [Fact]
+    public async Task Model_calls_stay_within_the_padded_token_and_sequence_budgets()
+    {
+        using var model = new RecordingModel(new OnnxSentenceEncoder(fixture.ModelPath, new ExecutionDevice(ExecutionDevice.Cpu)), holdFirstCall: false);
+        var limits = new BatchingLimits(MaxBatchTokens: 64, MaxBatchSequences: 3, QueueCapacity: 16);
+        using var worker = new BatchingWorker("test", model, limits);
+        var sequences = Enumerable.Range(1, 10).Select(n => Ids(string.Join(' ', Enumerable.Repeat("word", n)))).ToArray();
+
+        var result = await worker.SubmitAsync(sequences, CancellationToken.None);
+
+        Assert.Equal(10, result.Outputs.Length);
+        Assert.All(model.Calls, call =>
+        {
+            Assert.True(call.Length <= 3);
+            Assert.True(call.Length * call.Max(s => s.Length) <= 64);
+        });
+        Assert.Equal(10, model.Calls.Sum(c => c.Length));
+    }
+
+    [Fact]
+    public async Task A_full_queue_is_refused_at_once_as_overloaded()
+    {
+        using var model = new RecordingModel(new OnnxSentenceEncoder(fixture.ModelPath, new ExecutionDevice(ExecutionDevice.Cpu)), holdFirstCall: true);
+        using var worker = new BatchingWorker("test", model, new BatchingLimits(QueueCapacity: 1));
+
+        var running = worker.SubmitAsync([Ids("running")], CancellationToken.None);
+        await model.FirstCallStarted.Task;
+        var queued = worker.SubmitAsync([Ids("queued")], CancellationToken.None);
+
+        var error = Assert.Throws<ServiceException>(() => { _ = worker.SubmitAsync([Ids("one too many")], CancellationToken.None); });
+        Assert.Equal(ServiceErrorKind.Overloaded, error.Kind);
+        model.Release();
+        await Task.WhenAll(running, queued);
+    }
+
+    /// <summary>Passes every call to the real model and records the sequences it saw.</summary>
+    sealed class RecordingModel(IBatchModel inner, bool holdFirstCall) : IBatchModel
+    {
+        readonly ManualResetEventSlim gate = new(!holdFirstCall);
+
+        public List<int[][]> Calls { get; } = [];
+        public TaskCompletionSource FirstCallStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public int OutputSize => inner.OutputSize;
+
+        public void Release() => gate.Set();
+
+        public void Run(IReadOnlyList<int[]> sequences, Span<float> output)
+        {
+            lock (Calls)
+                Calls.Add(sequences.ToArray());
+            FirstCallStarted.TrySetResult();
+            gate.Wait(TimeSpan.FromMinutes(1));
+            inner.Run(sequences, output);
+        }
+
+        public void Dispose()
+        {
+            inner.Dispose();
+            gate.Dispose();
+        }
+    }
+}
