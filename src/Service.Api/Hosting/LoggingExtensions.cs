@@ -20,6 +20,7 @@ public static class LoggingExtensions
         return builder;
     }
 
+    /// <summary>Request logging outermost, so it records the status the error handler finally wrote.</summary>
     public static WebApplication UseServiceLogging(this WebApplication app)
     {
         app.UseSerilogRequestLogging();

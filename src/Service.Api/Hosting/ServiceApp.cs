@@ -19,8 +19,8 @@ public static class ServiceApp
         builder.AddModels();
 
         var app = builder.Build();
-        app.UseServiceErrors();
         app.UseServiceLogging();
+        app.UseServiceErrors();
         app.UseServiceOpenApi();
         app.MapHealthEndpoints();
         app.MapModelsEndpoints();
