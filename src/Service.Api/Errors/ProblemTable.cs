@@ -33,12 +33,13 @@ public static class ProblemTable
 
     /// <summary>
     /// The row and a caller-facing detail for a status the framework set without an exception
-    /// (no matching route, wrong method, wrong content type); null for any other status.
+    /// (no matching route, wrong method, wrong content type, a streamed body over the limit); null for any other status.
     /// </summary>
     public static (ProblemKind Kind, string Detail)? ForFrameworkStatus(int status, string method, string path) => status switch
     {
         StatusCodes.Status404NotFound => (For(ServiceErrorKind.NotFound), $"No route matches {method} {path}. The routes are listed at /swagger."),
         StatusCodes.Status405MethodNotAllowed => (For(ServiceErrorKind.MethodNotAllowed), $"{path} does not accept {method}. The methods are listed at /swagger."),
+        StatusCodes.Status413PayloadTooLarge => (For(ServiceErrorKind.PayloadTooLarge), "The request body is larger than the limit (see /info, limits.max_request_body_bytes). Send fewer or shorter inputs per request."),
         StatusCodes.Status415UnsupportedMediaType => (For(ServiceErrorKind.UnsupportedMediaType), "Send the body as JSON with the header 'Content-Type: application/json'."),
         StatusCodes.Status400BadRequest => (For(ServiceErrorKind.MalformedRequest), "The request could not be read. Send a JSON body as shown in /swagger."),
         _ => null,

@@ -54,9 +54,12 @@ internal sealed class ServiceExceptionHandler(
         BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType } => new ServiceException(
             ServiceErrorKind.UnsupportedMediaType, "Send the body as JSON with the header 'Content-Type: application/json'."),
         BadHttpRequestException { InnerException: JsonException json } => new ServiceException(
-            ServiceErrorKind.MalformedRequest, $"The body is not valid JSON for this route: {json.Message} See the example in /swagger."),
-        BadHttpRequestException bad => new ServiceException(
-            ServiceErrorKind.MalformedRequest, $"{bad.Message} Send a JSON body as shown in /swagger."),
+            ServiceErrorKind.MalformedRequest,
+            $"The body is not valid JSON for this route: the value at '{json.Path ?? "$"}' (line {json.LineNumber + 1}, byte {json.BytePositionInLine + 1}) " +
+            "is malformed, not UTF-8, or of the wrong type. Send a body shaped like the example in /swagger.",
+            new Dictionary<string, object?> { ["json_path"] = json.Path ?? "$" }),
+        BadHttpRequestException => new ServiceException(
+            ServiceErrorKind.MalformedRequest, "The request body is missing or could not be read. Send a JSON body shaped like the example in /swagger."),
         _ => null,
     };
 }

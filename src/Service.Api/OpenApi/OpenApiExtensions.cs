@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
+using Service.Api.Features.Embeddings;
 using Service.Api.Features.Shared;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
@@ -30,6 +31,7 @@ public static class OpenApiExtensions
                 Version = "v1",
                 Description = "Sentence embeddings and similarity on ONNX Runtime. Errors are RFC 9457 problem details.",
             });
+            options.IncludeXmlComments(typeof(OpenApiExtensions).Assembly);
             options.SchemaFilter<ExampleSchemaFilter>();
             options.MapType<TextInputs>(() => new OpenApiSchema
             {
@@ -39,6 +41,14 @@ public static class OpenApiExtensions
                     new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String } },
                 ],
             });
+            options.MapType<EmbeddingVector>(() => new OpenApiSchema
+            {
+                OneOf =
+                [
+                    new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.Number, Format = "float" } },
+                    new OpenApiSchema { Type = JsonSchemaType.String, Format = "byte", Description = "base64 of little-endian float32" },
+                ],
+            });
         });
         return builder;
     }
@@ -46,7 +56,12 @@ public static class OpenApiExtensions
     public static WebApplication UseServiceOpenApi(this WebApplication app)
     {
         app.UseSwagger();
-        app.UseSwaggerUI();
+        app.UseSwaggerUI(options =>
+        {
+            options.SwaggerEndpoint("/swagger/v1/swagger.json", "Service v1");
+            options.DocumentTitle = "Inference and retrieval service";
+            options.EnableDeepLinking();
+        });
         return app;
     }
 

@@ -10,7 +10,8 @@ public sealed record TokenizedText(int[] Ids, int OriginalTokenCount)
 }
 
 /// <summary>
-/// WordPiece tokenization for BERT-family encoders: <c>[CLS] tokens [SEP]</c>, lower-cased, at most
+/// WordPiece tokenization for BERT-family encoders: <c>[CLS] tokens [SEP]</c>, lower-cased with accents
+/// stripped (as the uncased HuggingFace tokenizer does, so "café" is "cafe"), at most
 /// <see cref="MaxTokens"/> ids including the special tokens.
 /// </summary>
 public sealed class TextTokenizer(BertTokenizer tokenizer, int maxTokens)
@@ -18,7 +19,7 @@ public sealed class TextTokenizer(BertTokenizer tokenizer, int maxTokens)
     public int MaxTokens { get; } = maxTokens;
 
     public static TextTokenizer FromVocabulary(string vocabPath, int maxTokens) =>
-        new(BertTokenizer.Create(vocabPath, new BertOptions { LowerCaseBeforeTokenization = true }), maxTokens);
+        new(BertTokenizer.Create(vocabPath, new BertOptions { LowerCaseBeforeTokenization = true, RemoveNonSpacingMarks = true }), maxTokens);
 
     /// <summary>Encodes one text; too long is an error unless <paramref name="truncate"/> allows cutting it.</summary>
     public TokenizedText Encode(string text, bool truncate, int inputIndex = 0)

@@ -28,7 +28,10 @@ public sealed class ApiTests(ApiTests.Factory factory) : IClassFixture<ApiTests.
         Assert.Equal($"urn:service:problem:{type}", problem.GetProperty("type").GetString());
         Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("title").GetString()));
         Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("detail").GetString()));
-        Assert.DoesNotContain("   at ", problem.GetProperty("detail").GetString());
+        var detail = problem.GetProperty("detail").GetString()!;
+        Assert.DoesNotContain("   at ", detail);
+        Assert.DoesNotContain("Service.", detail);
+        Assert.DoesNotContain("/work/", detail);
         return problem;
     }
 
@@ -191,6 +194,42 @@ public sealed class ApiTests(ApiTests.Factory factory) : IClassFixture<ApiTests.
         var response = await client.PostAsync(route, Json(body));
 
         await AssertProblem(response, HttpStatusCode.BadRequest, "malformed-request");
+    }
+
+    [Theory]
+    [InlineData("""{"inputs": ["ok", 5]}""", "$.inputs")]
+    [InlineData("""{"inputs": "ok", "normalize": "yes"}""", "$.normalize")]
+    public async Task Malformed_json_names_the_json_path(string body, string path)
+    {
+        var client = await factory.CreateLoadedClientAsync();
+
+        var problem = await AssertProblem(await client.PostAsync("/embed", Json(body)), HttpStatusCode.BadRequest, "malformed-request");
+
+        Assert.Equal(path, problem.GetProperty("json_path").GetString());
+    }
+
+    [Fact]
+    public async Task A_missing_body_is_400_saying_so()
+    {
+        var client = await factory.CreateLoadedClientAsync();
+
+        var response = await client.PostAsync("/v1/embeddings", Json(""));
+
+        var problem = await AssertProblem(response, HttpStatusCode.BadRequest, "malformed-request");
+        Assert.Contains("missing", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task OpenAi_embeddings_truncate_when_asked()
+    {
+        var client = await factory.CreateLoadedClientAsync();
+        var text = string.Join(' ', Enumerable.Repeat("guitar", 300));
+
+        var refused = await client.PostAsJsonAsync("/v1/embeddings", new { input = text });
+        var truncated = await ReadJson(await client.PostAsJsonAsync("/v1/embeddings", new { input = text, truncate = true }));
+
+        await AssertProblem(refused, HttpStatusCode.UnprocessableEntity, "input-too-long");
+        Assert.Equal(256, truncated.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
     }
 
     [Theory]

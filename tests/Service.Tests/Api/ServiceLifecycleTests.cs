@@ -37,6 +37,20 @@ public sealed class ServiceLifecycleTests
         }
     }
 
+    [Fact]
+    public async Task Cuda_on_the_cpu_build_fails_the_model_with_a_message_saying_how_to_fix_it()
+    {
+        await using var factory = new ServiceFactory(("Models:Device", "cuda"));
+        var client = await factory.CreateLoadedClientAsync();
+
+        var model = (await client.GetFromJsonAsync<JsonElement>("/v1/models")).GetProperty("data")[0];
+
+        Assert.Equal("cuda", model.GetProperty("device").GetString());
+        Assert.Equal("failed", model.GetProperty("status").GetString());
+        Assert.Contains("OnnxRuntimeFlavor=Gpu", model.GetProperty("error").GetString());
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/readyz")).StatusCode);
+    }
+
     [Theory]
     [InlineData("Limits:MaxInputsPerRequest", "0")]
     [InlineData("Limits:MaxConcurrentInputs", "10")]

@@ -35,6 +35,16 @@ public sealed class TokenizerTests(MiniLmFixture fixture)
     }
 
     [Fact]
+    public void Accents_are_stripped_like_the_uncased_reference_tokenizer()
+    {
+        var accented = fixture.Tokenizer.Encode("Héllo café, naïve Ångström", truncate: false);
+        var plain = fixture.Tokenizer.Encode("hello cafe, naive angstrom", truncate: false);
+
+        Assert.Equal(plain.Ids, accented.Ids);
+        Assert.DoesNotContain(100, accented.Ids);
+    }
+
+    [Fact]
     public void Input_of_exactly_the_limit_passes_untruncated()
     {
         var text = string.Join(' ', Enumerable.Repeat("guitar", 254));

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Service.Api.Errors;
@@ -7,21 +8,36 @@ using Service.Api.OpenApi;
 
 namespace Service.Api.Features.Embeddings;
 
-/// <summary>OpenAI-style request: <c>input</c> is a string or an array of strings.</summary>
-public sealed record EmbeddingsRequest(TextInputs? Input, string? Model = null, string? EncodingFormat = null) : IExampleProvider
+/// <summary>OpenAI-style embedding request.</summary>
+/// <param name="Input">A string or an array of strings (at most Limits:MaxInputsPerRequest).</param>
+/// <param name="Model">An embedding model from GET /v1/models; the default model when omitted.</param>
+/// <param name="EncodingFormat">"float" (default) or "base64" (little-endian float32 bytes).</param>
+/// <param name="Truncate">Cut inputs at the model's token limit instead of refusing them with 422.</param>
+public sealed record EmbeddingsRequest(
+    TextInputs Input,
+    string? Model = null,
+    [property: DefaultValue("float")] string? EncodingFormat = null,
+    [property: DefaultValue(false)] bool Truncate = false) : IExampleProvider
 {
     public static object Example => new EmbeddingsRequest(new[] { "A man is playing a guitar.", "A woman is slicing an onion." }, "all-MiniLM-L6-v2", "float");
 }
 
-/// <summary><c>embedding</c> is an array of floats, or base64 of little-endian float32 when <c>encoding_format</c> is base64.</summary>
-public sealed record EmbeddingData(string Object, object Embedding, int Index);
+public sealed record EmbeddingData(string Object, EmbeddingVector Embedding, int Index);
 
 public sealed record EmbeddingUsage(int PromptTokens, int TotalTokens);
 
 public sealed record EmbeddingsResponse(string Object, EmbeddingData[] Data, string Model, EmbeddingUsage Usage);
 
-/// <summary>TEI-style request.</summary>
-public sealed record EmbedRequest(TextInputs? Inputs, bool Normalize = true, bool Truncate = false, string? Model = null) : IExampleProvider
+/// <summary>TEI-style embedding request.</summary>
+/// <param name="Inputs">A string or an array of strings (at most Limits:MaxInputsPerRequest).</param>
+/// <param name="Normalize">Scale each vector to unit L2 norm.</param>
+/// <param name="Truncate">Cut inputs at the model's token limit instead of refusing them with 422.</param>
+/// <param name="Model">An embedding model from GET /v1/models; the default model when omitted.</param>
+public sealed record EmbedRequest(
+    TextInputs Inputs,
+    [property: DefaultValue(true)] bool Normalize = true,
+    [property: DefaultValue(false)] bool Truncate = false,
+    string? Model = null) : IExampleProvider
 {
     public static object Example => new EmbedRequest(new[] { "What is Deep Learning?" });
 }
@@ -52,9 +68,9 @@ public static class EmbeddingsEndpoints
         if (!EncodingFormats.Contains(format))
             throw InputValidation.Invalid($"'encoding_format' must be one of {string.Join(", ", EncodingFormats)}; got '{format}'.", "encoding_format");
 
-        var output = await gateway.EmbedAsync(http, request.Model, texts);
+        var output = await gateway.EmbedAsync(http, request.Model, texts, request.Truncate);
         var data = output.Vectors
-            .Select((vector, index) => new EmbeddingData("embedding", format == "base64" ? ToBase64(vector) : vector, index))
+            .Select((vector, index) => new EmbeddingData("embedding", new EmbeddingVector(vector, format == "base64"), index))
             .ToArray();
         var tokens = output.TokenCounts.Sum();
         return TypedResults.Ok(new EmbeddingsResponse("list", data, output.Model, new EmbeddingUsage(tokens, tokens)));
@@ -66,8 +82,4 @@ public static class EmbeddingsEndpoints
         var output = await gateway.EmbedAsync(http, request.Model, texts, request.Truncate, request.Normalize);
         return TypedResults.Ok(output.Vectors);
     }
-
-    /// <summary>OpenAI's base64 format: the raw little-endian float32 bytes.</summary>
-    static string ToBase64(float[] vector) =>
-        Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(vector.AsSpan()));
 }

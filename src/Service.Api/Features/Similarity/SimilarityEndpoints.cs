@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Numerics.Tensors;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -8,10 +9,15 @@ using Service.Api.OpenApi;
 
 namespace Service.Api.Features.Similarity;
 
+/// <param name="SourceSentence">The sentence every other one is compared with.</param>
+/// <param name="Sentences">At most Limits:MaxInputsPerRequest sentences.</param>
 public sealed record SimilarityInputs(string? SourceSentence, string?[]? Sentences);
 
 /// <summary>TEI-style request: cosine of the source sentence against each sentence.</summary>
-public sealed record SimilarityRequest(SimilarityInputs? Inputs, string? Model = null, bool Truncate = false) : IExampleProvider
+/// <param name="Inputs">The source sentence and the sentences to score against it.</param>
+/// <param name="Model">An embedding model from GET /v1/models; the default model when omitted.</param>
+/// <param name="Truncate">Cut inputs at the model's token limit instead of refusing them with 422.</param>
+public sealed record SimilarityRequest(SimilarityInputs Inputs, string? Model = null, [property: DefaultValue(false)] bool Truncate = false) : IExampleProvider
 {
     public static object Example => new SimilarityRequest(new SimilarityInputs(
         "A man is playing a guitar.",
@@ -19,7 +25,10 @@ public sealed record SimilarityRequest(SimilarityInputs? Inputs, string? Model =
 }
 
 /// <summary>Cosine similarity of each [a, b] pair.</summary>
-public sealed record PairsRequest(string?[]?[]? Pairs, string? Model = null, bool Truncate = false) : IExampleProvider
+/// <param name="Pairs">Arrays of exactly two strings; at most Limits:MaxInputsPerRequest pairs.</param>
+/// <param name="Model">An embedding model from GET /v1/models; the default model when omitted.</param>
+/// <param name="Truncate">Cut inputs at the model's token limit instead of refusing them with 422.</param>
+public sealed record PairsRequest(string?[]?[] Pairs, string? Model = null, [property: DefaultValue(false)] bool Truncate = false) : IExampleProvider
 {
     public static object Example => new PairsRequest([
         ["A man is playing a guitar.", "A person plays an instrument."],
