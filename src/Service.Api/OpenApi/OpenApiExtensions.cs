@@ -32,6 +32,7 @@ public static class OpenApiExtensions
                 Description = "Sentence embeddings and similarity on ONNX Runtime. Errors are RFC 9457 problem details.",
             });
             options.IncludeXmlComments(typeof(OpenApiExtensions).Assembly);
+            options.SupportNonNullableReferenceTypes();
             options.SchemaFilter<ExampleSchemaFilter>();
             options.MapType<TextInputs>(() => new OpenApiSchema
             {
