@@ -11,6 +11,9 @@ public sealed record ExecutionDevice(string Name, int DeviceId = 0, int IntraOpT
     public SessionOptions CreateSessionOptions()
     {
         var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        // Spinning intra-op threads would take the cores that HTTP, JSON and tokenization share with the model
+        // (docs/benchmarks.md: faster without, even for the raw loop on 2 cores).
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         if (IntraOpThreads > 0)
             options.IntraOpNumThreads = IntraOpThreads;
         if (Name == Cuda)

@@ -4,4 +4,14 @@ namespace Service.Models.Serving;
 /// <param name="MaxBatchTokens">Token budget of one batch; also the padded size (rows × longest row) of one model call.</param>
 /// <param name="MaxBatchSequences">Most sequences in one model call.</param>
 /// <param name="QueueCapacity">Jobs waiting for the worker; beyond it callers are told to retry.</param>
-public sealed record BatchingLimits(int MaxBatchTokens = 16384, int MaxBatchSequences = 64, int QueueCapacity = 256);
+/// <param name="MaxPaddingFraction">
+/// Largest share of padding in one model call once it has <paramref name="MinCallSequences"/> rows: merged
+/// batches are split where padding the short rows to the longest would waste more compute than that.
+/// </param>
+/// <param name="MinCallSequences">Rows a model call may take regardless of padding, so calls never get tiny.</param>
+public sealed record BatchingLimits(
+    int MaxBatchTokens = 16384,
+    int MaxBatchSequences = 64,
+    int QueueCapacity = 256,
+    double MaxPaddingFraction = 0.2,
+    int MinCallSequences = 8);

@@ -132,17 +132,26 @@ public sealed class BatchingWorker : IDisposable
         }
     }
 
-    /// <summary>Consecutive runs of the length-sorted rows whose padded size fits the token budget.</summary>
+    /// <summary>
+    /// Consecutive runs of the length-sorted rows whose padded size (rows × longest) fits the token budget
+    /// and, past a few rows, wastes at most <see cref="BatchingLimits.MaxPaddingFraction"/> on padding.
+    /// </summary>
     IEnumerable<(Job Job, int Index, int[] Ids)[]> Chunk((Job Job, int Index, int[] Ids)[] rows)
     {
         var start = 0;
         while (start < rows.Length)
         {
             var end = start + 1;
-            while (end < rows.Length
-                   && end - start < limits.MaxBatchSequences
-                   && (end - start + 1) * rows[end].Ids.Length <= limits.MaxBatchTokens)
+            var real = rows[start].Ids.Length;
+            while (end < rows.Length && end - start < limits.MaxBatchSequences)
+            {
+                var padded = (end - start + 1) * rows[end].Ids.Length;
+                var waste = 1 - (double)(real + rows[end].Ids.Length) / padded;
+                if (padded > limits.MaxBatchTokens || (end - start >= limits.MinCallSequences && waste > limits.MaxPaddingFraction))
+                    break;
+                real += rows[end].Ids.Length;
                 end++;
+            }
             yield return rows[start..end];
             start = end;
         }

@@ -81,6 +81,33 @@ public sealed class BatchingWorkerTests(MiniLmFixture fixture)
     }
 
     [Fact]
+    public async Task Merged_batches_are_split_where_padding_would_waste_more_than_the_limit()
+    {
+        using var model = new RecordingModel(new OnnxSentenceEncoder(fixture.ModelPath, new ExecutionDevice(ExecutionDevice.Cpu)), holdFirstCall: false);
+        var limits = new BatchingLimits(MaxPaddingFraction: 0.2, MinCallSequences: 4);
+        using var worker = new BatchingWorker("test", model, limits);
+        // 40 sequences of 3 to 42 tokens, submitted shuffled in one job.
+        var sequences = Enumerable.Range(1, 40).Select(n => Ids(string.Join(' ', Enumerable.Repeat("word", n))))
+            .OrderBy(ids => (ids.Length * 7919) % 41).ToArray();
+
+        var result = await worker.SubmitAsync(sequences, CancellationToken.None);
+
+        Assert.True(model.Calls.Count > 1, "one padded call of 40 rows would waste about half its tokens");
+        Assert.All(model.Calls.Where(call => call.Length > limits.MinCallSequences), call =>
+        {
+            var padded = call.Length * call.Max(s => s.Length);
+            var waste = 1 - (double)call.Sum(s => s.Length) / padded;
+            Assert.True(waste <= 0.2, $"{call.Length} rows waste {waste:P0}");
+        });
+        for (var i = 0; i < sequences.Length; i++)
+        {
+            var alone = await worker.SubmitAsync([sequences[i]], CancellationToken.None);
+            for (var d = 0; d < alone.Outputs[0].Length; d++)
+                Assert.Equal(alone.Outputs[0][d], result.Outputs[i][d], 1e-5f);
+        }
+    }
+
+    [Fact]
     public async Task A_full_queue_is_refused_at_once_as_overloaded()
     {
         using var model = new RecordingModel(new OnnxSentenceEncoder(fixture.ModelPath, new ExecutionDevice(ExecutionDevice.Cpu)), holdFirstCall: true);
