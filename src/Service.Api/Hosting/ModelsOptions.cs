@@ -13,6 +13,8 @@ public sealed class ModelsOptions
     [Range(0, 64)] public int CudaDeviceId { get; set; }
     /// <summary>ONNX Runtime intra-op threads; 0 lets it use every core.</summary>
     [Range(0, 1024)] public int IntraOpThreads { get; set; }
+    /// <summary>Let ONNX Runtime's idle intra-op threads spin; faster only when the model has the cores to itself.</summary>
+    public bool AllowSpinning { get; set; }
     /// <summary>Where model files are extracted; empty means the user's local data folder.</summary>
     public string CacheDirectory { get; set; } = "";
     [Range(256, 1 << 20)] public int MaxBatchTokens { get; set; } = 16384;

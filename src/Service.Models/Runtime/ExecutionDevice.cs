@@ -3,7 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace Service.Models.Runtime;
 
 /// <summary>Where ONNX Runtime executes: the CPU provider by default, CUDA when configured and built in.</summary>
-public sealed record ExecutionDevice(string Name, int DeviceId = 0, int IntraOpThreads = 0)
+public sealed record ExecutionDevice(string Name, int DeviceId = 0, int IntraOpThreads = 0, bool AllowSpinning = false)
 {
     public const string Cpu = "cpu";
     public const string Cuda = "cuda";
@@ -11,9 +11,9 @@ public sealed record ExecutionDevice(string Name, int DeviceId = 0, int IntraOpT
     public SessionOptions CreateSessionOptions()
     {
         var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        // Spinning intra-op threads would take the cores that HTTP, JSON and tokenization share with the model
-        // (docs/benchmarks.md: faster without, even for the raw loop on 2 cores).
-        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        // Off by default: spinning intra-op threads take the cores that HTTP, JSON and tokenization share with
+        // the model (docs/benchmarks.md measures both settings).
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", AllowSpinning ? "1" : "0");
         if (IntraOpThreads > 0)
             options.IntraOpNumThreads = IntraOpThreads;
         if (Name == Cuda)

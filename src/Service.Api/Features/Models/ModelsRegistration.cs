@@ -22,7 +22,7 @@ public static class ModelsRegistration
         builder.Services.AddSingleton(services =>
         {
             var options = services.GetRequiredService<IOptions<ModelsOptions>>().Value;
-            var device = new ExecutionDevice(options.Device, options.CudaDeviceId, options.IntraOpThreads);
+            var device = new ExecutionDevice(options.Device, options.CudaDeviceId, options.IntraOpThreads, options.AllowSpinning);
             var limits = new BatchingLimits(options.MaxBatchTokens, options.MaxBatchSequences, options.QueueCapacity);
             var registry = new ModelRegistry(options.Default);
             var (descriptor, load) = SentenceEmbeddingModel.MiniLm(options.ResolvedCacheDirectory, device, limits);
