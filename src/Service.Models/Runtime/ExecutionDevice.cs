@@ -11,8 +11,8 @@ public sealed record ExecutionDevice(string Name, int DeviceId = 0, int IntraOpT
     public SessionOptions CreateSessionOptions()
     {
         var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        // Off by default: spinning intra-op threads take the cores that HTTP, JSON and tokenization share with
-        // the model (docs/benchmarks.md measures both settings).
+        // Off by default: idle threads then leave the cores to HTTP, JSON and tokenization; on 2 cores the
+        // measured throughput was the same either way (docs/benchmarks.md).
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", AllowSpinning ? "1" : "0");
         if (IntraOpThreads > 0)
             options.IntraOpNumThreads = IntraOpThreads;
