@@ -1,8 +1,18 @@
 using System.CommandLine;
 using Service.Cli.Benchmarks;
 
-var root = new RootCommand("Offline work for the service: benchmarks (later: data, training, index builds, evaluation).");
-var bench = new Command("bench", "Measure the service against its raw runtime.");
-bench.Subcommands.Add(EmbeddingBenchmarkCommand.Create());
-root.Subcommands.Add(bench);
-return await root.Parse(args).InvokeAsync();
+namespace Service.Cli;
+
+/// <summary>The offline CLI; a named class so it does not clash with the service's top-level <c>Program</c> in the tests.</summary>
+public static class CliProgram
+{
+    public static Task<int> Main(string[] args)
+    {
+        var root = new RootCommand("Offline work for the service: data, training, evaluation and benchmarks.");
+        var bench = new Command("bench", "Measure the service against its raw runtime.");
+        bench.Subcommands.Add(EmbeddingBenchmarkCommand.Create());
+        root.Subcommands.Add(bench);
+        root.Subcommands.Add(Text.DataCommands.Create());
+        return root.Parse(args).InvokeAsync();
+    }
+}
