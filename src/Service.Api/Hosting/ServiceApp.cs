@@ -1,4 +1,5 @@
 using Service.Api.Errors;
+using Service.Api.Features.Diffusion;
 using Service.Api.Features.Embeddings;
 using Service.Api.Features.Health;
 using Service.Api.Features.Models;
@@ -17,6 +18,7 @@ public static class ServiceApp
         builder.AddServiceErrors();
         builder.AddServiceOpenApi();
         builder.AddModels();
+        builder.AddDiffusion();
 
         var app = builder.Build();
         app.UseServiceLogging();
@@ -26,6 +28,7 @@ public static class ServiceApp
         app.MapModelsEndpoints();
         app.MapEmbeddingsEndpoints();
         app.MapSimilarityEndpoints();
+        app.MapDiffusionEndpoints();
         return app;
     }
 }

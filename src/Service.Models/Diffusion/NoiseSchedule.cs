@@ -33,6 +33,8 @@ public sealed class NoiseSchedule
         for (var n = 1; n <= steps; n++)
         {
             var beta = scale * (betaStart + (betaEnd - betaStart) * (steps == 1 ? 0 : (n - 1) / (double)(steps - 1)));
+            if (beta >= 1)
+                throw new ArgumentOutOfRangeException(nameof(steps), steps, $"The scaled linear schedule needs β_n < 1; N = {steps} gives β_{n} = {beta:0.###}. Use more steps or the cosine schedule.");
             alphaBar[n] = alphaBar[n - 1] * (1 - beta);
         }
         return new NoiseSchedule("linear", alphaBar);

@@ -22,6 +22,8 @@ public static class ModelMetrics
         Meter.CreateHistogram<int>("service.model.input.length", "{token}", "Tokens per input after truncation.");
     public static readonly UpDownCounter<int> QueueDepth =
         Meter.CreateUpDownCounter<int>("service.model.queue.depth", "{job}", "Jobs waiting for a worker.");
+    public static readonly Counter<long> CancelledSamplings =
+        Meter.CreateCounter<long>("service.model.sampling.cancelled", "{job}", "Diffusion samplings stopped mid-way because the client went away.");
     public static readonly Counter<long> DroppedJobs =
         Meter.CreateCounter<long>("service.model.jobs.dropped", "{job}", "Jobs dropped before inference because the client went away.");
 }

@@ -146,7 +146,7 @@ public sealed class ApiTests(ApiTests.Factory factory) : IClassFixture<ApiTests.
         var client = await factory.CreateLoadedClientAsync();
 
         var models = await client.GetFromJsonAsync<JsonElement>("/v1/models");
-        var model = Assert.Single(models.GetProperty("data").EnumerateArray());
+        var model = Assert.Single(models.GetProperty("data").EnumerateArray(), m => m.GetProperty("kind").GetString() == "embedding");
         Assert.Equal("all-MiniLM-L6-v2", model.GetProperty("name").GetString());
         Assert.Equal("embedding", model.GetProperty("kind").GetString());
         Assert.Equal(384, model.GetProperty("dimensions").GetInt32());

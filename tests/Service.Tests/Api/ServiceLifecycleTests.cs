@@ -22,7 +22,7 @@ public sealed class ServiceLifecycleTests
             var client = await factory.CreateLoadedClientAsync();
 
             var models = await client.GetFromJsonAsync<JsonElement>("/v1/models");
-            Assert.Equal("failed", models.GetProperty("data")[0].GetProperty("status").GetString());
+            Assert.Equal("failed", models.GetProperty("data").EnumerateArray().Single(m => m.GetProperty("name").GetString() == "all-MiniLM-L6-v2").GetProperty("status").GetString());
             var ready = await client.GetAsync("/readyz");
             Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
             Assert.NotNull(ready.Headers.RetryAfter);
@@ -43,7 +43,8 @@ public sealed class ServiceLifecycleTests
         await using var factory = new ServiceFactory(("Models:Device", "cuda"));
         var client = await factory.CreateLoadedClientAsync();
 
-        var model = (await client.GetFromJsonAsync<JsonElement>("/v1/models")).GetProperty("data")[0];
+        var model = (await client.GetFromJsonAsync<JsonElement>("/v1/models")).GetProperty("data").EnumerateArray()
+            .Single(m => m.GetProperty("name").GetString() == "all-MiniLM-L6-v2");
 
         Assert.Equal("cuda", model.GetProperty("device").GetString());
         Assert.Equal("failed", model.GetProperty("status").GetString());

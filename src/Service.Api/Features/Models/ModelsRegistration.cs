@@ -27,6 +27,8 @@ public static class ModelsRegistration
             var registry = new ModelRegistry(options.Default);
             var (descriptor, load) = SentenceEmbeddingModel.MiniLm(options.ResolvedCacheDirectory, device, limits);
             registry.Register(descriptor, load);
+            foreach (var registration in services.GetServices<IModelRegistration>())
+                registration.Register(registry);
             return registry;
         });
         builder.Services.AddHostedService<ModelLoader>();

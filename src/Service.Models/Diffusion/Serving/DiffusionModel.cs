@@ -1,0 +1,181 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Service.Models.Errors;
+using Service.Models.Registry;
+using Service.Models.Serving;
+
+namespace Service.Models.Diffusion.Serving;
+
+/// <summary>What a caller asks a diffusion model for; validated by the HTTP layer against <see cref="DiffusionModel"/>.</summary>
+/// <param name="Trajectory">even | quadratic | optimal.</param>
+public sealed record SampleSpec(
+    int Count, int Steps, string Trajectory, DiffusionProcess Process, ReverseVariance Variance, double Eta, int Seed);
+
+/// <summary>Samples [Count, d] in [−1, 1] for image models, the trajectory that made them, and the time it took.</summary>
+public sealed record SampleResult(float[] Samples, int[] Trajectory, TimeSpan Queue, TimeSpan Sampling);
+
+/// <summary>A step report for streaming clients; <paramref name="PredictedX0"/> is a copy, set only on preview steps.</summary>
+public sealed record SampleProgress(DiffusionStep Step, float[]? PredictedX0);
+
+/// <summary>
+/// A served diffusion model: ε̂ networks (the backbone, and the same backbone with each covariance head it has),
+/// its Γ table, and one owner thread that runs every sampling job in arrival order from a bounded queue.
+/// </summary>
+public sealed class DiffusionModel : IDisposable
+{
+    public const string Kind = "diffusion";
+    public static readonly string[] Trajectories = ["even", "quadratic", "optimal"];
+
+    readonly IReadOnlyDictionary<CovarianceHead, IEpsilonModel> networks;
+    readonly IDisposable? owned;
+    readonly Channel<Job> queue;
+    readonly Thread owner;
+    readonly KeyValuePair<string, object?> modelTag;
+
+    /// <param name="networks">ε̂ per head; must contain <see cref="CovarianceHead.None"/>.</param>
+    /// <param name="gamma">Γ [N + 1] estimated once for this model.</param>
+    /// <param name="imageShape">(height, width) when each sample is a grey image; null for plain vectors.</param>
+    /// <param name="owned">Native resources (e.g. TorchSharp modules) released with the model.</param>
+    public DiffusionModel(
+        ModelDescriptor descriptor,
+        IReadOnlyDictionary<CovarianceHead, IEpsilonModel> networks,
+        double[] gamma,
+        (int Height, int Width)? imageShape,
+        int queueCapacity,
+        IDisposable? owned = null)
+    {
+        Descriptor = descriptor;
+        this.networks = networks;
+        this.owned = owned;
+        Backbone = networks[CovarianceHead.None];
+        Gamma = gamma;
+        ImageShape = imageShape;
+        modelTag = new("model", descriptor.Name);
+        Variances = new[] { ReverseVariance.FixedSmall, ReverseVariance.FixedLarge, ReverseVariance.Ddim, ReverseVariance.Analytic }
+            .Concat(networks.ContainsKey(CovarianceHead.Npr) ? [ReverseVariance.Npr] : [])
+            .Concat(networks.ContainsKey(CovarianceHead.Sn) ? [ReverseVariance.Sn] : [])
+            .ToArray();
+        queue = Channel.CreateBounded<Job>(new BoundedChannelOptions(queueCapacity) { SingleReader = true });
+        owner = new Thread(Loop) { IsBackground = true, Name = $"diffusion:{descriptor.Name}" };
+        owner.Start();
+    }
+
+    public ModelDescriptor Descriptor { get; }
+    public IEpsilonModel Backbone { get; }
+    public NoiseSchedule Schedule => Backbone.Schedule;
+    public double[] Gamma { get; }
+    public (int Height, int Width)? ImageShape { get; }
+    public IReadOnlyList<ReverseVariance> Variances { get; }
+
+    /// <summary>
+    /// The σ cap at the step producing x_{τ₁} (in pixels of 2/255), as the official code sets it: 2 for DDPM on the
+    /// linear schedule, 1 otherwise; none for data that are not images.
+    /// </summary>
+    public int ClipPixels(DiffusionProcess process) =>
+        ImageShape is null ? 0 : process == DiffusionProcess.Ddpm && Schedule.Name == "linear" ? 2 : 1;
+
+    /// <summary>τ for the request: even, quadratic, or the Analytic-DPM optimum for this model's Γ.</summary>
+    public int[] TrajectoryFor(string name, int steps, DiffusionProcess process, double eta) => name switch
+    {
+        "even" => Trajectory.Even(Schedule.Steps, steps),
+        "quadratic" => Trajectory.Quadratic(Schedule.Steps, steps),
+        "optimal" => Trajectory.Optimal(Schedule, Gamma, steps, process == DiffusionProcess.Ddpm ? 1 : eta, Backbone.DataInUnitBox),
+        _ => throw new ArgumentException($"Unknown trajectory '{name}'."),
+    };
+
+    /// <summary>Queues a sampling job; fails at once with <see cref="ServiceErrorKind.Overloaded"/> when the queue is full.</summary>
+    /// <param name="onProgress">Called on the owner thread after each step; keep it cheap.</param>
+    /// <param name="previewEvery">Copy x̂₀ into the progress report every this many steps (0: never).</param>
+    public Task<SampleResult> SampleAsync(
+        SampleSpec spec, Action<SampleProgress>? onProgress, int previewEvery, CancellationToken cancellation)
+    {
+        var job = new Job(spec, onProgress, previewEvery, cancellation);
+        if (!queue.Writer.TryWrite(job))
+        {
+            throw new ServiceException(ServiceErrorKind.Overloaded,
+                $"Model '{Descriptor.Name}' has {queue.Reader.Count} sampling jobs waiting. Retry after the Retry-After interval.");
+        }
+        if (cancellation.CanBeCanceled)
+        {
+            var registration = cancellation.Register(() => job.Completion.TrySetCanceled(cancellation));
+            job.Completion.Task.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
+        }
+        return job.Completion.Task;
+    }
+
+    void Loop()
+    {
+        var reader = queue.Reader;
+        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            while (reader.TryRead(out var job))
+                Run(job);
+        }
+    }
+
+    void Run(Job job)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var queued = Stopwatch.GetElapsedTime(job.EnqueuedAt, started);
+        if (job.Cancellation.IsCancellationRequested)
+        {
+            ModelMetrics.DroppedJobs.Add(1, modelTag);
+            job.Completion.TrySetCanceled(job.Cancellation);
+            return;
+        }
+        var spec = job.Spec;
+        try
+        {
+            var tau = TrajectoryFor(spec.Trajectory, spec.Steps, spec.Process, spec.Eta);
+            var head = spec.Variance switch
+            {
+                ReverseVariance.Npr => CovarianceHead.Npr,
+                ReverseVariance.Sn => CovarianceHead.Sn,
+                _ => CovarianceHead.None,
+            };
+            var settings = new DiffusionSamplerSettings(tau, spec.Process, spec.Variance, spec.Eta, Gamma, ClipPixels(spec.Process));
+            var random = new Random(spec.Seed);
+            var start = new float[spec.Count * Backbone.Dimension]; // x_{τ_K} ~ N(0, I) [B, d]
+            GaussianNoise.Fill(random, start);
+            var samples = DiffusionSampler.Sample(networks[head], settings, start, random, (step, x0) =>
+            {
+                if (job.OnProgress is not null)
+                {
+                    var preview = job.PreviewEvery > 0 && (step.S == 0 || (step.Count - step.K + 1) % job.PreviewEvery == 0);
+                    job.OnProgress(new SampleProgress(step, preview ? x0.ToArray() : null));
+                }
+                return !job.Cancellation.IsCancellationRequested;
+            }, job.Cancellation);
+            var sampling = Stopwatch.GetElapsedTime(started);
+            ModelMetrics.InferenceSeconds.Record(sampling.TotalSeconds, modelTag);
+            job.Completion.TrySetResult(new SampleResult(samples, tau, queued, sampling));
+        }
+        catch (OperationCanceledException)
+        {
+            ModelMetrics.CancelledSamplings.Add(1, modelTag);
+            job.Completion.TrySetCanceled(job.Cancellation);
+        }
+        catch (Exception e)
+        {
+            job.Completion.TrySetException(new ServiceException(ServiceErrorKind.InferenceFailed,
+                "Sampling failed. The request may be retried; if it keeps failing, report it with the trace id.", inner: e));
+        }
+    }
+
+    public void Dispose()
+    {
+        queue.Writer.TryComplete();
+        owner.Join();
+        owned?.Dispose();
+    }
+
+    sealed class Job(SampleSpec spec, Action<SampleProgress>? onProgress, int previewEvery, CancellationToken cancellation)
+    {
+        public SampleSpec Spec { get; } = spec;
+        public Action<SampleProgress>? OnProgress { get; } = onProgress;
+        public int PreviewEvery { get; } = previewEvery;
+        public CancellationToken Cancellation { get; } = cancellation;
+        public long EnqueuedAt { get; } = Stopwatch.GetTimestamp();
+        public TaskCompletionSource<SampleResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
