@@ -87,8 +87,8 @@ public static class DiffusionEndpoints
 
         var result = await model.SampleAsync(spec, onProgress: null, previewEvery: 0, http.RequestAborted);
         http.Response.Headers["x-seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture);
-        http.Response.Headers["x-queue-time"] = result.Queue.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture);
-        http.Response.Headers["x-inference-time"] = result.Sampling.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture);
+        TimingHeaders.Set(http.Response, "queue", result.Queue);
+        TimingHeaders.Set(http.Response, "inference", result.Sampling);
         if (request.Format == "png")
         {
             var (height, width) = model.ImageShape!.Value;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Threading.RateLimiting;
 using Service.Models.Errors;
 using Service.Models.Registry;
@@ -26,13 +25,10 @@ public sealed class EmbeddingGateway(ModelRegistry registry, ConcurrencyLimiter 
         }
 
         var output = await embedder.EmbedAsync(texts, truncate, normalize, http.RequestAborted);
-        var headers = http.Response.Headers;
-        headers["x-tokenization-time"] = Milliseconds(output.Timings.Tokenization);
-        headers["x-queue-time"] = Milliseconds(output.Timings.Queue);
-        headers["x-inference-time"] = Milliseconds(output.Timings.Inference);
-        headers["x-total-time"] = Milliseconds(Stopwatch.GetElapsedTime(started));
+        TimingHeaders.Set(http.Response, "tokenization", output.Timings.Tokenization);
+        TimingHeaders.Set(http.Response, "queue", output.Timings.Queue);
+        TimingHeaders.Set(http.Response, "inference", output.Timings.Inference);
+        TimingHeaders.Set(http.Response, "total", Stopwatch.GetElapsedTime(started));
         return output;
     }
-
-    static string Milliseconds(TimeSpan time) => time.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture);
 }
