@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Service.Api.Hosting;
 using Service.Models.Serving;
 using Service.Tests.Fixtures;
 
@@ -57,11 +58,13 @@ public sealed class ServiceLifecycleTests
     [InlineData("Limits:MaxConcurrentInputs", "10")]
     [InlineData("Models:Device", "tpu")]
     [InlineData("Models:MaxBatchTokens", "-1")]
-    public void Invalid_options_stop_the_service_at_start(string key, string value)
+    public async Task Invalid_options_stop_the_service_at_start(string key, string value)
     {
-        using var factory = new ServiceFactory((key, value));
+        await using var app = ServiceApp.Create(["--environment", "Testing", "--urls", "http://127.0.0.1:0",
+            "--Models:CacheDirectory", MiniLmFixture.CacheDirectory, $"--{key}", value]);
 
-        Assert.ThrowsAny<OptionsValidationException>(() => factory.CreateClient());
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+        Assert.Contains(key.Split(':')[^1], error.Message);
     }
 
     [Fact]
