@@ -12,6 +12,9 @@ public static class CliProgram
         var bench = new Command("bench", "Measure the service against its raw runtime.");
         bench.Subcommands.Add(EmbeddingBenchmarkCommand.Create());
         root.Subcommands.Add(bench);
+        var diffusion = Diffusion.DiffusionCommand.Create();
+        diffusion.Subcommands.Add(Diffusion.GammaCommand.Create());
+        root.Subcommands.Add(diffusion);
         root.Subcommands.Add(Text.DataCommands.Create());
         return root.Parse(args).InvokeAsync();
     }

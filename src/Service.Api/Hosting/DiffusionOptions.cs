@@ -14,4 +14,10 @@ public sealed class DiffusionOptions
     [Range(1, 4096)] public int QueueCapacity { get; set; } = 16;
     /// <summary>Data rows for the Monte Carlo Γ of the closed-form reference models.</summary>
     [Range(10, 100_000)] public int ReferenceGammaSamples { get; set; } = 1000;
+    /// <summary>Folder of trained models, one sub-folder each (unet.pt, gamma.json, head-*.pt); empty means models/diffusion beside the app.</summary>
+    public string ModelDirectory { get; set; } = "";
+
+    public string ResolvedModelDirectory => ModelDirectory.Length > 0
+        ? ModelDirectory
+        : Path.Combine(AppContext.BaseDirectory, "models", "diffusion");
 }

@@ -96,7 +96,7 @@ public sealed class DiffusionApiTests(DiffusionApiTests.Factory factory) : IClas
         var detail = await client.GetFromJsonAsync<JsonElement>("/v1/diffusion/models/gauss-64");
         var missing = await client.GetAsync("/v1/diffusion/models/nope");
 
-        Assert.Equal(["gmm-2d", "gauss-64"], models.EnumerateArray().Select(m => m.GetProperty("name").GetString()));
+        Assert.Equal(["gmm-2d", "gauss-64", "mnist-unet"], models.EnumerateArray().Select(m => m.GetProperty("name").GetString()));
         Assert.Equal("linear", detail.GetProperty("model").GetProperty("schedule").GetString());
         Assert.Equal(1000, detail.GetProperty("model").GetProperty("steps").GetInt32());
         var gamma = detail.GetProperty("gamma").EnumerateArray().Select(e => e.GetDouble()).ToArray();
@@ -118,5 +118,25 @@ public sealed class DiffusionApiTests(DiffusionApiTests.Factory factory) : IClas
         Assert.Equal([.. Enumerable.Repeat("progress", 6), "result"], events);
         var result = JsonDocument.Parse(text.Split("\n").Last(l => l.StartsWith("data: "))["data: ".Length..]).RootElement;
         Assert.Equal(4, result.GetProperty("samples").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task The_trained_mnist_unet_draws_a_png_grid_with_the_analytic_variance()
+    {
+        var client = await factory.CreateLoadedClientAsync();
+
+        var model = await client.GetFromJsonAsync<JsonElement>("/v1/diffusion/models/mnist-unet");
+        var response = await client.PostAsJsonAsync("/v1/diffusion/samples",
+            new { model = "mnist-unet", count = 4, steps = 3, variance = "analytic", seed = 11, format = "png" });
+
+        Assert.Equal([28, 28], model.GetProperty("model").GetProperty("image_shape").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Contains("sn", model.GetProperty("model").GetProperty("variances").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("image/png", response.Content.Headers.ContentType?.MediaType);
+        var png = await response.Content.ReadAsByteArrayAsync();
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+        // 2 × 2 grid of 28-pixel tiles with 2-pixel borders: 62 × 62.
+        Assert.Equal(62, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16, 4)));
+        Assert.Equal(62, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20, 4)));
     }
 }

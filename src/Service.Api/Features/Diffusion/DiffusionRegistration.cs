@@ -19,6 +19,8 @@ public static class DiffusionRegistration
             .ValidateOnStart();
         builder.Services.AddSingleton<IModelRegistration>(services =>
             new ReferenceDiffusionModels(services.GetRequiredService<IOptions<DiffusionOptions>>().Value));
+        builder.Services.AddSingleton<IModelRegistration>(services =>
+            new UnetDiffusionModels(services.GetRequiredService<IOptions<DiffusionOptions>>().Value));
         return builder;
     }
 
