@@ -10,12 +10,9 @@ public static class ErrorsExtensions
 {
     public static IHostApplicationBuilder AddServiceErrors(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<LimitsOptions>()
-            .Bind(builder.Configuration.GetSection(LimitsOptions.Section))
-            .ValidateDataAnnotations()
+        builder.AddValidatedOptions<LimitsOptions>(LimitsOptions.Section)
             .Validate(o => o.MaxConcurrentInputs >= 2 * o.MaxInputsPerRequest + 1,
-                "Limits:MaxConcurrentInputs must be at least 2 × Limits:MaxInputsPerRequest + 1 (the largest request: pairs, or a source sentence and its sentences).")
-            .ValidateOnStart();
+                "Limits:MaxConcurrentInputs must be at least 2 × Limits:MaxInputsPerRequest + 1 (the largest request: pairs, or a source sentence and its sentences).");
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = DescribeFrameworkStatus);
         builder.Services.AddExceptionHandler<ServiceExceptionHandler>();
         // Binding failures (bad JSON, wrong content type) become exceptions, so they reach the one problem writer.

@@ -13,10 +13,7 @@ public static class DiffusionRegistration
     /// <summary>Registers the diffusion models with the model registry (call after <c>AddModels</c>).</summary>
     public static IHostApplicationBuilder AddDiffusion(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<DiffusionOptions>()
-            .Bind(builder.Configuration.GetSection(DiffusionOptions.Section))
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        builder.AddValidatedOptions<DiffusionOptions>(DiffusionOptions.Section);
         builder.Services.AddSingleton<IModelRegistration>(services =>
             new ReferenceDiffusionModels(services.GetRequiredService<IOptions<DiffusionOptions>>().Value));
         builder.Services.AddSingleton<IModelRegistration>(services =>

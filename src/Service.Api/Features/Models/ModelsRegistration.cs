@@ -14,10 +14,7 @@ public static class ModelsRegistration
     /// <summary>The model registry with every served model, the background loader, and admission control.</summary>
     public static IHostApplicationBuilder AddModels(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<ModelsOptions>()
-            .Bind(builder.Configuration.GetSection(ModelsOptions.Section))
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        builder.AddValidatedOptions<ModelsOptions>(ModelsOptions.Section);
 
         builder.Services.AddSingleton(services =>
         {
