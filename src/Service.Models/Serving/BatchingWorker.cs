@@ -53,7 +53,7 @@ public sealed class BatchingWorker : IDisposable
                 $"The model queue is full ({limits.QueueCapacity} requests waiting). Retry after the Retry-After interval or send fewer concurrent requests.");
         }
         ModelMetrics.QueueDepth.Add(1, modelTag);
-        job.CancelWith(cancellation);
+        job.Completion.CancelWith(cancellation);
         return job.Completion.Task;
     }
 
@@ -171,14 +171,5 @@ public sealed class BatchingWorker : IDisposable
         public int Tokens { get; } = sequences.Sum(s => s.Length);
         public long EnqueuedAt { get; } = Stopwatch.GetTimestamp();
         public TaskCompletionSource<JobResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        /// <summary>The caller stops waiting at once; the worker drops the job when it reaches it.</summary>
-        public void CancelWith(CancellationToken token)
-        {
-            if (!token.CanBeCanceled)
-                return;
-            var registration = token.Register(() => Completion.TrySetCanceled(token));
-            Completion.Task.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
-        }
     }
 }

@@ -95,11 +95,7 @@ public sealed class DiffusionModel : IDisposable
             throw new ServiceException(ServiceErrorKind.Overloaded,
                 $"Model '{Descriptor.Name}' has {queue.Reader.Count} sampling jobs waiting. Retry after the Retry-After interval.");
         }
-        if (cancellation.CanBeCanceled)
-        {
-            var registration = cancellation.Register(() => job.Completion.TrySetCanceled(cancellation));
-            job.Completion.Task.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
-        }
+        job.Completion.CancelWith(cancellation);
         return job.Completion.Task;
     }
 
