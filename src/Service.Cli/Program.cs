@@ -14,6 +14,8 @@ public static class CliProgram
         root.Subcommands.Add(bench);
         var diffusion = Diffusion.DiffusionCommand.Create();
         diffusion.Subcommands.Add(Diffusion.GammaCommand.Create());
+        diffusion.Subcommands.Add(Diffusion.ClassifierCommand.Create());
+        diffusion.Subcommands.Add(Diffusion.EvaluateCommand.Create());
         root.Subcommands.Add(diffusion);
         root.Subcommands.Add(Text.DataCommands.Create());
         return root.Parse(args).InvokeAsync();
