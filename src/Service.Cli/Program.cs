@@ -18,6 +18,10 @@ public static class CliProgram
         diffusion.Subcommands.Add(Diffusion.EvaluateCommand.Create());
         root.Subcommands.Add(diffusion);
         root.Subcommands.Add(Text.DataCommands.Create());
+        var text = new Command("text", "Train and evaluate the text models (bi-/cross-encoders on WordNet).");
+        text.Subcommands.Add(Text.Training.TextTrainCommand.Create());
+        text.Subcommands.Add(Text.Training.TextEvalCommand.Create());
+        root.Subcommands.Add(text);
         return root.Parse(args).InvokeAsync();
     }
 }

@@ -3,6 +3,7 @@ using Service.Api.Features.Diffusion;
 using Service.Api.Features.Embeddings;
 using Service.Api.Features.Health;
 using Service.Api.Features.Models;
+using Service.Api.Features.Rerank;
 using Service.Api.Features.Similarity;
 using Service.Api.OpenApi;
 
@@ -28,6 +29,7 @@ public static class ServiceApp
         app.MapModelsEndpoints();
         app.MapEmbeddingsEndpoints();
         app.MapSimilarityEndpoints();
+        app.MapRerankEndpoints();
         app.MapDiffusionEndpoints();
         return app;
     }

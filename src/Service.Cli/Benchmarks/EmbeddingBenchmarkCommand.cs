@@ -102,7 +102,7 @@ public static class EmbeddingBenchmarkCommand
         {
             var ids = batch.Select(text => tokenizer.Encode(text, truncate: false).Ids).ToArray();
             var pooled = new float[ids.Length * encoder.OutputSize]; // [B, D]
-            encoder.Run(ids, pooled);
+            encoder.Run(ids, null, pooled);
             for (var i = 0; i < ids.Length; i++)
                 MeanPooling.Normalize(pooled.AsSpan(i * encoder.OutputSize, encoder.OutputSize));
             count += batch.Length;

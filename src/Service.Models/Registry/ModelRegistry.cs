@@ -20,8 +20,11 @@ public sealed class ModelRegistry(string defaultModel) : IDisposable
 
     public string DefaultModel { get; } = defaultModel;
 
-    public void Register(ModelDescriptor descriptor, Func<IDisposable> load) =>
-        entries.Add(descriptor.Name, new Entry(descriptor, load));
+    public void Register(ModelDescriptor descriptor, Func<IDisposable> load)
+    {
+        if (!entries.TryAdd(descriptor.Name, new Entry(descriptor, load)))
+            throw new InvalidOperationException($"Two models are named '{descriptor.Name}'; every model needs its own name.");
+    }
 
     public IReadOnlyList<ModelState> List() =>
         entries.Values.Select(e => new ModelState(e.Descriptor, e.Status, e.Error)).ToArray();
@@ -49,16 +52,24 @@ public sealed class ModelRegistry(string defaultModel) : IDisposable
         return failures;
     }
 
+    /// <summary>Names of the registered models of <paramref name="kind"/>, in registration order.</summary>
+    public string[] Names(string kind) => entries.Values.Where(e => e.Descriptor.Kind == kind).Select(e => e.Descriptor.Name).ToArray();
+
     /// <summary>The loaded model called <paramref name="name"/> (the default when null), as <typeparamref name="T"/>.</summary>
     public T Get<T>(string? name, string kind) where T : class
     {
         name ??= DefaultModel;
         if (!entries.TryGetValue(name, out var entry))
         {
-            var known = entries.Values.Where(e => e.Descriptor.Kind == kind).Select(e => e.Descriptor.Name);
             throw new ServiceException(ServiceErrorKind.UnknownModel,
-                $"Unknown model '{name}'. Use one of the {kind} models: {string.Join(", ", known)} (see GET /v1/models).",
-                new Dictionary<string, object?> { ["model"] = name, ["available"] = known.ToArray() });
+                $"Unknown model '{name}'. Use one of the {kind} models: {string.Join(", ", Names(kind))} (see GET /v1/models).",
+                new Dictionary<string, object?> { ["model"] = name, ["available"] = Names(kind) });
+        }
+        if (entry.Descriptor.Kind != kind)
+        {
+            throw new ServiceException(ServiceErrorKind.ValidationFailed,
+                $"Model '{name}' is a {entry.Descriptor.Kind} model; this route needs a {kind} model: {string.Join(", ", Names(kind))}.",
+                new Dictionary<string, object?> { ["field"] = "model", ["model"] = name, ["available"] = Names(kind) });
         }
         if (entry.Instance is T model)
             return model;
@@ -67,9 +78,8 @@ public sealed class ModelRegistry(string defaultModel) : IDisposable
             ModelStatus.Loading => throw new ServiceException(ServiceErrorKind.NotReady,
                 $"Model '{name}' is still loading. Retry after the Retry-After interval."),
             ModelStatus.Failed => throw new ServiceException(ServiceErrorKind.NotReady,
-                $"Model '{name}' failed to load and cannot serve requests; the operator must fix it (see GET /v1/models)."),
-            _ => throw new ServiceException(ServiceErrorKind.ValidationFailed,
-                $"Model '{name}' is a {entry.Descriptor.Kind} model; this route needs a {kind} model."),
+                $"Model '{name}' failed to load and cannot serve requests until the operator fixes it: {entry.Error}"),
+            _ => throw new InvalidOperationException($"Model '{name}' is registered as {kind} but is a {entry.Instance?.GetType().Name}."),
         };
     }
 

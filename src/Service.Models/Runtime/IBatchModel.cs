@@ -10,6 +10,7 @@ public interface IBatchModel : IDisposable
     int OutputSize { get; }
 
     /// <param name="sequences">Token ids, each starting with [CLS]; lengths may differ.</param>
+    /// <param name="tokenTypes">Segment ids row by row (same lengths as the ids), or null for one segment (all 0).</param>
     /// <param name="output">Row-major [B, OutputSize].</param>
-    void Run(IReadOnlyList<int[]> sequences, Span<float> output);
+    void Run(IReadOnlyList<int[]> sequences, IReadOnlyList<int[]>? tokenTypes, Span<float> output);
 }

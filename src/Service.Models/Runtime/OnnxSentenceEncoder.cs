@@ -1,57 +1,29 @@
-using Microsoft.ML.OnnxRuntime;
 using Service.Models.Text;
 
 namespace Service.Models.Runtime;
 
 /// <summary>
 /// A BERT-family encoder in ONNX Runtime followed by mean pooling (not normalised: callers choose).
-/// The session is created once and reused; every OrtValue lives only for one <see cref="Run"/>.
+/// The session is created once and reused; overriding initializers live as long as it, every other OrtValue only for one <see cref="Run"/>.
 /// </summary>
 public sealed class OnnxSentenceEncoder : IBatchModel
 {
-    readonly InferenceSession session;
-    readonly RunOptions runOptions = new();
-    readonly string[] inputNames;
-    readonly string[] outputNames = ["last_hidden_state"];
+    readonly BertOnnxSession session;
 
-    public OnnxSentenceEncoder(string modelPath, ExecutionDevice device)
+    /// <param name="initializers">Overridden initializers (e.g. an adapter's merged weights), or null for the file as is.</param>
+    public OnnxSentenceEncoder(string modelPath, ExecutionDevice device, IReadOnlyDictionary<string, (float[] Data, long[] Shape)>? initializers = null)
     {
-        using var options = device.CreateSessionOptions();
-        session = new InferenceSession(modelPath, options);
-        inputNames = session.InputMetadata.ContainsKey("token_type_ids")
-            ? ["input_ids", "attention_mask", "token_type_ids"]
-            : ["input_ids", "attention_mask"];
-        OutputSize = (int)session.OutputMetadata["last_hidden_state"].Dimensions[^1];
+        session = new BertOnnxSession(modelPath, device, initializers);
     }
 
-    public int OutputSize { get; }
+    public int OutputSize => session.HiddenSize;
 
-    public void Run(IReadOnlyList<int[]> sequences, Span<float> output)
+    public void Run(IReadOnlyList<int[]> sequences, IReadOnlyList<int[]>? tokenTypes, Span<float> output)
     {
-        var batch = sequences.Count;
-        var width = sequences.Max(s => s.Length);
-        var ids = new long[batch * width];          // [B, L]
-        var mask = new long[batch * width];         // [B, L]
-        for (var b = 0; b < batch; b++)
-        {
-            var sequence = sequences[b];
-            for (var l = 0; l < sequence.Length; l++)
-            {
-                ids[b * width + l] = sequence[l];
-                mask[b * width + l] = 1;
-            }
-        }
-
-        long[] shape = [batch, width];
-        using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, shape);
-        using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, shape);
-        using var typesValue = OrtValue.CreateTensorValueFromMemory(new long[batch * width], shape);
-        OrtValue[] inputs = inputNames.Length == 3 ? [idsValue, maskValue, typesValue] : [idsValue, maskValue];
-
-        using var results = session.Run(runOptions, inputNames, inputs, outputNames);
+        using var results = session.Run(sequences, tokenTypes, out var width);
         var hidden = results[0].GetTensorDataAsSpan<float>(); // [B, L, D]
         var dimensions = OutputSize;
-        for (var b = 0; b < batch; b++)
+        for (var b = 0; b < sequences.Count; b++)
         {
             MeanPooling.Pool(
                 hidden.Slice(b * width * dimensions, width * dimensions),
@@ -60,9 +32,5 @@ public sealed class OnnxSentenceEncoder : IBatchModel
         }
     }
 
-    public void Dispose()
-    {
-        runOptions.Dispose();
-        session.Dispose();
-    }
+    public void Dispose() => session.Dispose();
 }

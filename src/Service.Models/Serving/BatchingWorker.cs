@@ -44,9 +44,13 @@ public sealed class BatchingWorker : IDisposable
     public int QueueLength => queue.Reader.Count;
 
     /// <summary>Queues the sequences; fails fast with <see cref="ServiceErrorKind.Overloaded"/> when the queue is full.</summary>
-    public Task<JobResult> SubmitAsync(IReadOnlyList<int[]> sequences, CancellationToken cancellation)
+    public Task<JobResult> SubmitAsync(IReadOnlyList<int[]> sequences, CancellationToken cancellation) =>
+        SubmitAsync(sequences, tokenTypes: null, cancellation);
+
+    /// <summary>Queues sequences with their token types (row by row, same lengths; null = all 0), e.g. cross-encoder pairs.</summary>
+    public Task<JobResult> SubmitAsync(IReadOnlyList<int[]> sequences, IReadOnlyList<int[]>? tokenTypes, CancellationToken cancellation)
     {
-        var job = new Job(sequences, cancellation);
+        var job = new Job(sequences, tokenTypes, cancellation);
         if (!queue.Writer.TryWrite(job))
         {
             throw new ServiceException(ServiceErrorKind.Overloaded,
@@ -98,7 +102,7 @@ public sealed class BatchingWorker : IDisposable
     {
         var started = Stopwatch.GetTimestamp();
         var rows = batch
-            .SelectMany(job => job.Sequences.Select((ids, index) => (Job: job, Index: index, Ids: ids)))
+            .SelectMany(job => job.Sequences.Select((ids, index) => (Job: job, Index: index, Ids: ids, Types: job.TokenTypes?[index])))
             .OrderBy(row => row.Ids.Length)
             .ToArray();
         var outputs = batch.ToDictionary(job => job, job => new float[job.Sequences.Count][]);
@@ -107,7 +111,8 @@ public sealed class BatchingWorker : IDisposable
             foreach (var chunk in Chunk(rows))
             {
                 var output = new float[chunk.Length * model.OutputSize]; // [B, OutputSize]
-                model.Run(chunk.Select(row => row.Ids).ToArray(), output);
+                var types = chunk.All(row => row.Types is null) ? null : chunk.Select(row => row.Types ?? new int[row.Ids.Length]).ToArray();
+                model.Run(chunk.Select(row => row.Ids).ToArray(), types, output);
                 ModelMetrics.BatchSequences.Record(chunk.Length, modelTag);
                 ModelMetrics.BatchTokens.Record(chunk.Length * chunk[^1].Ids.Length, modelTag);
                 for (var i = 0; i < chunk.Length; i++)
@@ -136,7 +141,7 @@ public sealed class BatchingWorker : IDisposable
     /// Consecutive runs of the length-sorted rows whose padded size (rows × longest) fits the token budget
     /// and, past a few rows, wastes at most <see cref="BatchingLimits.MaxPaddingFraction"/> on padding.
     /// </summary>
-    IEnumerable<(Job Job, int Index, int[] Ids)[]> Chunk((Job Job, int Index, int[] Ids)[] rows)
+    IEnumerable<(Job Job, int Index, int[] Ids, int[]? Types)[]> Chunk((Job Job, int Index, int[] Ids, int[]? Types)[] rows)
     {
         var start = 0;
         while (start < rows.Length)
@@ -164,9 +169,10 @@ public sealed class BatchingWorker : IDisposable
         model.Dispose();
     }
 
-    sealed class Job(IReadOnlyList<int[]> sequences, CancellationToken cancellation)
+    sealed class Job(IReadOnlyList<int[]> sequences, IReadOnlyList<int[]>? tokenTypes, CancellationToken cancellation)
     {
         public IReadOnlyList<int[]> Sequences { get; } = sequences;
+        public IReadOnlyList<int[]>? TokenTypes { get; } = tokenTypes;
         public CancellationToken Cancellation { get; } = cancellation;
         public int Tokens { get; } = sequences.Sum(s => s.Length);
         public long EnqueuedAt { get; } = Stopwatch.GetTimestamp();

@@ -3,6 +3,7 @@ using Service.Models.ModelFiles;
 using Service.Models.Registry;
 using Service.Models.Runtime;
 using Service.Models.Serving;
+using Service.Models.Text.Adapters;
 
 namespace Service.Models.Text;
 
@@ -31,6 +32,23 @@ public sealed class SentenceEmbeddingModel(ModelDescriptor descriptor, TextToken
             var (modelPath, vocabPath) = MiniLmPackage.Extract(cacheDirectory);
             var tokenizer = TextTokenizer.FromVocabulary(vocabPath, MiniLmPackage.MaxTokens);
             var worker = new BatchingWorker(descriptor.Name, new OnnxSentenceEncoder(modelPath, device), limits);
+            return new SentenceEmbeddingModel(descriptor, tokenizer, worker);
+        });
+    }
+
+    /// <summary>
+    /// all-MiniLM-L6-v2 fine-tuned by a bi-encoder adapter (<see cref="TextAdapter"/>), served as model <paramref name="name"/>:
+    /// the same file and session setup, with the adapter's merged weights overriding the base initializers.
+    /// </summary>
+    public static (ModelDescriptor Descriptor, Func<string, SentenceEmbeddingModel> Load) MiniLmAdapter(
+        string name, string cacheDirectory, ExecutionDevice device, BatchingLimits limits)
+    {
+        var descriptor = new ModelDescriptor(name, Kind, MiniLmPackage.Dimensions, MiniLmPackage.MaxTokens, device.Name);
+        return (descriptor, adapterPath =>
+        {
+            var adapted = AdaptedMiniLm.Load(adapterPath, TextAdapter.BiEncoder, cacheDirectory);
+            var tokenizer = TextTokenizer.FromVocabulary(adapted.VocabPath, MiniLmPackage.MaxTokens);
+            var worker = new BatchingWorker(name, new OnnxSentenceEncoder(adapted.ModelPath, device, adapted.Initializers), limits);
             return new SentenceEmbeddingModel(descriptor, tokenizer, worker);
         });
     }

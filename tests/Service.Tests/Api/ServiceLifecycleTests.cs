@@ -58,6 +58,8 @@ public sealed class ServiceLifecycleTests
     [InlineData("Limits:MaxConcurrentInputs", "10")]
     [InlineData("Models:Device", "tpu")]
     [InlineData("Models:MaxBatchTokens", "-1")]
+    [InlineData("Models:DefaultCrossEncoder", "no-such-cross-encoder")]
+    [InlineData("Models:Adapters:0:Kind", "tri-encoder")]
     public async Task Invalid_options_stop_the_service_at_start(string key, string value)
     {
         await using var app = ServiceApp.Create(["--environment", "Testing", "--urls", "http://127.0.0.1:0",

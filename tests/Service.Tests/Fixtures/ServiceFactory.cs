@@ -1,13 +1,26 @@
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Service.Api.Hosting;
 
 namespace Service.Tests.Fixtures;
 
 /// <summary>The whole service in memory, with optional configuration overrides, waiting until models are ready.</summary>
+/// <remarks>
+/// The adapters of appsettings.json are replaced by <see cref="Adapters"/> (none unless a test sets them), so tests do
+/// not depend on which trained adapter files exist in the repository.
+/// </remarks>
 public class ServiceFactory(params (string Key, string Value)[] settings) : WebApplicationFactory<Program>
 {
     public ServiceFactory() : this([]) { }
+
+    /// <summary>Models:Adapters for this service.</summary>
+    public IReadOnlyList<AdapterOptions> Adapters { get; init; } = [];
+
+    /// <summary>Models:DefaultCrossEncoder for this service; empty means none.</summary>
+    public string DefaultCrossEncoder { get; init; } = "";
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -16,6 +29,11 @@ public class ServiceFactory(params (string Key, string Value)[] settings) : WebA
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
         foreach (var (key, value) in settings)
             builder.UseSetting(key, value);
+        builder.ConfigureTestServices(services => services.PostConfigure<ModelsOptions>(options =>
+        {
+            options.Adapters = [.. Adapters];
+            options.DefaultCrossEncoder = DefaultCrossEncoder;
+        }));
     }
 
     /// <summary>A client for a service whose models have finished loading (ready or failed).</summary>

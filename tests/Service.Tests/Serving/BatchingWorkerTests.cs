@@ -134,13 +134,13 @@ public sealed class BatchingWorkerTests(MiniLmFixture fixture)
 
         public void Release() => gate.Set();
 
-        public void Run(IReadOnlyList<int[]> sequences, Span<float> output)
+        public void Run(IReadOnlyList<int[]> sequences, IReadOnlyList<int[]>? tokenTypes, Span<float> output)
         {
             lock (Calls)
                 Calls.Add(sequences.ToArray());
             FirstCallStarted.TrySetResult();
             gate.Wait(TimeSpan.FromMinutes(1));
-            inner.Run(sequences, output);
+            inner.Run(sequences, tokenTypes, output);
         }
 
         public void Dispose()

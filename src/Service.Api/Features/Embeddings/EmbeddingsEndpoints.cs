@@ -61,7 +61,7 @@ public static class EmbeddingsEndpoints
     }
 
     public static async Task<Ok<EmbeddingsResponse>> CreateEmbeddings(
-        EmbeddingsRequest request, EmbeddingGateway gateway, IOptions<LimitsOptions> limits, HttpContext http)
+        EmbeddingsRequest request, TextGateway gateway, IOptions<LimitsOptions> limits, HttpContext http)
     {
         var texts = InputValidation.Texts(request.Input?.Items, "input", limits.Value);
         var format = request.EncodingFormat ?? "float";
@@ -76,7 +76,7 @@ public static class EmbeddingsEndpoints
         return TypedResults.Ok(new EmbeddingsResponse("list", data, output.Model, new EmbeddingUsage(tokens, tokens)));
     }
 
-    public static async Task<Ok<float[][]>> Embed(EmbedRequest request, EmbeddingGateway gateway, IOptions<LimitsOptions> limits, HttpContext http)
+    public static async Task<Ok<float[][]>> Embed(EmbedRequest request, TextGateway gateway, IOptions<LimitsOptions> limits, HttpContext http)
     {
         var texts = InputValidation.Texts(request.Inputs?.Items, "inputs", limits.Value);
         var output = await gateway.EmbedAsync(http, request.Model, texts, request.Truncate, request.Normalize);

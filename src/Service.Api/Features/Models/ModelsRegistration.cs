@@ -24,6 +24,7 @@ public static class ModelsRegistration
             var registry = new ModelRegistry(options.Default);
             var (descriptor, load) = SentenceEmbeddingModel.MiniLm(options.ResolvedCacheDirectory, device, limits);
             registry.Register(descriptor, load);
+            TextAdapterModels.Register(registry, options, services.GetRequiredService<IHostEnvironment>().ContentRootPath, device, limits);
             foreach (var registration in services.GetServices<IModelRegistration>())
                 registration.Register(registry);
             return registry;
@@ -34,7 +35,7 @@ public static class ModelsRegistration
             PermitLimit = services.GetRequiredService<IOptions<LimitsOptions>>().Value.MaxConcurrentInputs,
             QueueLimit = 0,
         }));
-        builder.Services.AddSingleton<EmbeddingGateway>();
+        builder.Services.AddSingleton<TextGateway>();
         return builder;
     }
 }

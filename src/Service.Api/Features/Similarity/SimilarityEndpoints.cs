@@ -52,7 +52,7 @@ public static class SimilarityEndpoints
         return routes;
     }
 
-    public static async Task<Ok<float[]>> Similarity(SimilarityRequest request, EmbeddingGateway gateway, IOptions<LimitsOptions> limits, HttpContext http)
+    public static async Task<Ok<float[]>> Similarity(SimilarityRequest request, TextGateway gateway, IOptions<LimitsOptions> limits, HttpContext http)
     {
         var source = InputValidation.Text(request.Inputs?.SourceSentence, "inputs.source_sentence", limits.Value);
         var sentences = InputValidation.Texts(request.Inputs?.Sentences, "inputs.sentences", limits.Value);
@@ -61,7 +61,7 @@ public static class SimilarityEndpoints
         return TypedResults.Ok(vectors[1..].Select(v => TensorPrimitives.Dot(vectors[0], v)).ToArray());
     }
 
-    public static async Task<Ok<PairsResponse>> Pairs(PairsRequest request, EmbeddingGateway gateway, IOptions<LimitsOptions> limits, HttpContext http)
+    public static async Task<Ok<PairsResponse>> Pairs(PairsRequest request, TextGateway gateway, IOptions<LimitsOptions> limits, HttpContext http)
     {
         var pairs = request.Pairs;
         if (pairs is null || pairs.Length == 0)

@@ -1,0 +1,94 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace Service.Models.Runtime;
+
+/// <summary>
+/// One ONNX Runtime session of a BERT-family encoder (input_ids, attention_mask[, token_type_ids] → last_hidden_state),
+/// optionally with some initializers overridden: ONNX Runtime then takes those tensors from the supplied buffers instead
+/// of the file (<see cref="SessionOptions.AddInitializer"/>), so a fine-tuned variant shares the base file and no
+/// modified copy of the model is written.
+/// </summary>
+/// <remarks>
+/// The overriding OrtValues pin their managed arrays; ONNX Runtime reads from them for the session's whole life, so
+/// they are disposed only after the session.
+/// </remarks>
+public sealed class BertOnnxSession : IDisposable
+{
+    readonly InferenceSession session;
+    readonly OrtValue[] overrides;
+    readonly RunOptions runOptions = new();
+    readonly string[] outputNames = ["last_hidden_state"];
+
+    /// <param name="initializers">Initializer name → data and shape in the file's layout; null or empty runs the file as is.</param>
+    public BertOnnxSession(string modelPath, ExecutionDevice device, IReadOnlyDictionary<string, (float[] Data, long[] Shape)>? initializers = null)
+    {
+        var pinned = new List<OrtValue>();
+        try
+        {
+            using var options = device.CreateSessionOptions();
+            foreach (var (name, (data, shape)) in initializers ?? new Dictionary<string, (float[], long[])>())
+            {
+                var value = OrtValue.CreateTensorValueFromMemory(data, shape);
+                pinned.Add(value);
+                options.AddInitializer(name, value);
+            }
+            session = new InferenceSession(modelPath, options);
+        }
+        catch
+        {
+            pinned.ForEach(value => value.Dispose());
+            runOptions.Dispose();
+            throw;
+        }
+        overrides = pinned.ToArray();
+        TakesTokenTypes = session.InputMetadata.ContainsKey("token_type_ids");
+        HiddenSize = (int)session.OutputMetadata["last_hidden_state"].Dimensions[^1];
+    }
+
+    public int HiddenSize { get; }
+
+    /// <summary>Whether the graph has a token_type_ids input (needed for "[CLS] a [SEP] b [SEP]" pairs).</summary>
+    public bool TakesTokenTypes { get; }
+
+    /// <summary>
+    /// Runs the batch right-padded to its longest row (<paramref name="width"/>); padding has id 0, mask 0, type 0.
+    /// The caller disposes the result, whose only value is last_hidden_state [B, width, <see cref="HiddenSize"/>].
+    /// </summary>
+    /// <param name="tokenTypes">Row by row, the same lengths as <paramref name="sequences"/>; null means all 0.</param>
+    public IDisposableReadOnlyCollection<OrtValue> Run(IReadOnlyList<int[]> sequences, IReadOnlyList<int[]>? tokenTypes, out int width)
+    {
+        if (tokenTypes is not null && !TakesTokenTypes)
+            throw new InvalidOperationException("This model has no token_type_ids input; it cannot take token types.");
+        var batch = sequences.Count;
+        width = sequences.Max(s => s.Length);
+        var ids = new long[batch * width];          // [B, L]
+        var mask = new long[batch * width];         // [B, L]
+        var types = new long[batch * width];        // [B, L]
+        for (var b = 0; b < batch; b++)
+        {
+            var sequence = sequences[b];
+            for (var l = 0; l < sequence.Length; l++)
+            {
+                ids[b * width + l] = sequence[l];
+                mask[b * width + l] = 1;
+                types[b * width + l] = tokenTypes?[b][l] ?? 0;
+            }
+        }
+
+        long[] shape = [batch, width];
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, shape);
+        using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, shape);
+        using var typesValue = OrtValue.CreateTensorValueFromMemory(types, shape);
+        return TakesTokenTypes
+            ? session.Run(runOptions, ["input_ids", "attention_mask", "token_type_ids"], [idsValue, maskValue, typesValue], outputNames)
+            : session.Run(runOptions, ["input_ids", "attention_mask"], [idsValue, maskValue], outputNames);
+    }
+
+    public void Dispose()
+    {
+        runOptions.Dispose();
+        session.Dispose();
+        foreach (var value in overrides)
+            value.Dispose();
+    }
+}

@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using Service.Models.Errors;
+using Service.Models.ModelFiles;
+using Service.Models.Registry;
+using Service.Models.Runtime;
+using Service.Models.Serving;
+using Service.Models.Text.Adapters;
+using Service.Models.Text.Torch;
+
+namespace Service.Models.Text;
+
+/// <summary>The model that answered, one raw score per item in input order, tokens per pair after truncation, and where the time went.</summary>
+public sealed record RerankOutput(string Model, float[] Scores, int[] TokenCounts, StageTimings Timings);
+
+/// <summary>
+/// A cross-encoder served through a batching worker: tokenize the query and each item → pair them as
+/// "[CLS] query [SEP] item [SEP]" (<see cref="BertBatch.Pair"/>, as in training) → queue → batch → raw score per pair.
+/// </summary>
+public sealed class RerankModel(ModelDescriptor descriptor, TextTokenizer tokenizer, BatchingWorker worker) : IDisposable
+{
+    public const string Kind = "cross-encoder";
+
+    public ModelDescriptor Descriptor { get; } = descriptor;
+
+    /// <summary>
+    /// all-MiniLM-L6-v2 fine-tuned by a cross-encoder adapter (<see cref="TextAdapter"/>: merged weights plus its head),
+    /// served as model <paramref name="name"/>. The loader takes the adapter file's path.
+    /// </summary>
+    public static (ModelDescriptor Descriptor, Func<string, RerankModel> Load) MiniLmAdapter(
+        string name, string cacheDirectory, ExecutionDevice device, BatchingLimits limits)
+    {
+        var descriptor = new ModelDescriptor(name, Kind, 1, MiniLmPackage.MaxTokens, device.Name);
+        return (descriptor, adapterPath =>
+        {
+            var adapted = AdaptedMiniLm.Load(adapterPath, TextAdapter.CrossEncoder, cacheDirectory);
+            var tokenizer = TextTokenizer.FromVocabulary(adapted.VocabPath, MiniLmPackage.MaxTokens);
+            var model = new CrossEncoderModel(adapted.ModelPath, device, adapted.Initializers, adapted.Adapter.HeadWeight!, adapted.Adapter.HeadBias);
+            return new RerankModel(descriptor, tokenizer, new BatchingWorker(name, model, limits));
+        });
+    }
+
+    /// <summary>
+    /// Scores each item against the query. A pair longer than the token limit is an error naming the item, unless
+    /// <paramref name="truncate"/> allows cutting it: the item's tokens go first, then the query's.
+    /// </summary>
+    public async Task<RerankOutput> ScoreAsync(string query, IReadOnlyList<string> items, bool truncate, CancellationToken cancellation)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var maxTokens = tokenizer.MaxTokens;
+        // Texts are cut at the limit here only to bound the work; whether the pair fits is decided on the full counts.
+        var queryTokens = tokenizer.Encode(query, truncate: true);
+        var ids = new int[items.Count][];
+        var types = new int[items.Count][];
+        for (var i = 0; i < items.Count; i++)
+        {
+            var itemTokens = tokenizer.Encode(items[i], truncate: true);
+            var total = queryTokens.OriginalTokenCount + itemTokens.OriginalTokenCount - 1; // the item's [CLS] is dropped
+            if (total > maxTokens && !truncate)
+            {
+                throw new ServiceException(
+                    ServiceErrorKind.InputTooLong,
+                    $"The query with texts[{i}] has {total} tokens; the model accepts at most {maxTokens} per pair. Shorten them or send \"truncate\": true.",
+                    new Dictionary<string, object?> { ["input_index"] = i, ["token_count"] = total, ["max_tokens"] = maxTokens });
+            }
+            (ids[i], types[i]) = BertBatch.Pair(queryTokens.Ids, itemTokens.Ids, maxTokens);
+            ModelMetrics.InputTokens.Record(ids[i].Length);
+        }
+        var tokenization = Stopwatch.GetElapsedTime(started);
+        ModelMetrics.TokenizationSeconds.Record(tokenization.TotalSeconds);
+
+        var result = await worker.SubmitAsync(ids, types, cancellation);
+        return new RerankOutput(
+            Descriptor.Name,
+            Array.ConvertAll(result.Outputs, output => output[0]),
+            Array.ConvertAll(ids, pair => pair.Length),
+            new StageTimings(tokenization, result.Timings.Queue, result.Timings.Inference));
+    }
+
+    public void Dispose() => worker.Dispose();
+}
