@@ -3,12 +3,12 @@
 # domains. Every run resumes from its checkpoints (data/text/runs/<name>/), and a finished run is skipped, so the
 # script is safe to re-run after an interruption.   (logs: data/text/logs/<name>.log)
 # LoRA adapters of the served models are written to models/text/<name>/adapter.safetensors.
-# Usage: scripts/train-text.sh [STEPS]    (STEPS: optimizer steps per run, default 150)
+# Usage: scripts/train-text.sh [STEPS]    (STEPS: optimizer steps per run, default 500)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 export MALLOC_MMAP_THRESHOLD_=1000000000 MALLOC_TRIM_THRESHOLD_=1000000000 MALLOC_TOP_PAD_=500000000
-steps="${1:-150}"
+steps="${1:-500}"
 [[ -f data/wordnet/pairs-train.jsonl ]] || { dotnet run --project src/Service.Cli -- data wordnet; dotnet run --project src/Service.Cli -- data wordnet-benchmark; }
 if [[ ! -f data/text/cli/service-cli.dll ]]; then
   dotnet build src/Service.Cli
@@ -23,12 +23,12 @@ train() { # name objective adaptation lr queries [adapter]
     --negatives 3 --steps "$steps" --rank 8 --alpha 16 --seed 1 --max-tokens 64 --checkpoint-every 25 --resume \
     ${adapter:+--adapter-out "$adapter"} >> "data/text/logs/$name.log" 2>&1
 }
-train minilm-cosent-ce ce-cosent lora 5e-4 8 models/text/minilm-cosent-ce/adapter.safetensors
-train minilm-bce-ce ce-bce lora 5e-4 8 models/text/minilm-bce-ce/adapter.safetensors
-train minilm-cosent-bi bi-cosent lora 5e-4 8 models/text/minilm-cosent-bi/adapter.safetensors
-train minilm-softmax-bi bi-softmax lora 5e-4 24 models/text/minilm-softmax-bi/adapter.safetensors
-train minilm-cosent-ce-loraopt ce-cosent lora-opt 3e-5 8
-train minilm-cosent-ce-full ce-cosent full 3e-5 8
+train minilm-cosent-ce ce-cosent lora 1e-3 8 models/text/minilm-cosent-ce/adapter.safetensors
+train minilm-bce-ce ce-bce lora 1e-3 8 models/text/minilm-bce-ce/adapter.safetensors
+train minilm-cosent-bi bi-cosent lora 1e-3 8 models/text/minilm-cosent-bi/adapter.safetensors
+train minilm-softmax-bi bi-softmax lora 1e-3 24 models/text/minilm-softmax-bi/adapter.safetensors
+train minilm-cosent-ce-loraopt ce-cosent lora-opt 5e-5 8
+train minilm-cosent-ce-full ce-cosent full 5e-5 8
 for run in base minilm-cosent-bi minilm-softmax-bi minilm-cosent-ce minilm-bce-ce minilm-cosent-ce-loraopt minilm-cosent-ce-full; do
   grep -q "\"Run\":\"$run\"" docs/results/text/results.jsonl 2>/dev/null && continue
   "${cli[@]}" eval --run "$run" >> data/text/logs/eval.log 2>&1

@@ -14,6 +14,8 @@ public static class ProblemTable
     static readonly Dictionary<ServiceErrorKind, ProblemKind> Rows = new()
     {
         [ServiceErrorKind.MalformedRequest] = Row(StatusCodes.Status400BadRequest, "malformed-request", "The request could not be read"),
+        [ServiceErrorKind.Unauthorized] = Row(StatusCodes.Status401Unauthorized, "unauthorized", "An API key is required"),
+        [ServiceErrorKind.Forbidden] = Row(StatusCodes.Status403Forbidden, "forbidden", "The API key does not grant access"),
         [ServiceErrorKind.UnsupportedMediaType] = Row(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "The body must be JSON"),
         [ServiceErrorKind.PayloadTooLarge] = Row(StatusCodes.Status413PayloadTooLarge, "payload-too-large", "The request body is too large"),
         [ServiceErrorKind.ValidationFailed] = Row(StatusCodes.Status422UnprocessableEntity, "validation-failed", "The request is not valid"),
@@ -21,6 +23,8 @@ public static class ProblemTable
         [ServiceErrorKind.UnknownModel] = Row(StatusCodes.Status422UnprocessableEntity, "unknown-model", "No such model"),
         [ServiceErrorKind.NotFound] = Row(StatusCodes.Status404NotFound, "not-found", "No such resource"),
         [ServiceErrorKind.MethodNotAllowed] = Row(StatusCodes.Status405MethodNotAllowed, "method-not-allowed", "The route does not accept this method"),
+        [ServiceErrorKind.Conflict] = Row(StatusCodes.Status409Conflict, "conflict", "The resource is not in a state that allows this"),
+        [ServiceErrorKind.IndexFileRefused] = Row(StatusCodes.Status422UnprocessableEntity, "index-file-refused", "The index file was refused"),
         [ServiceErrorKind.Overloaded] = Row(StatusCodes.Status429TooManyRequests, "overloaded", "The service is at capacity"),
         [ServiceErrorKind.NotReady] = Row(StatusCodes.Status503ServiceUnavailable, "not-ready", "The model is not ready"),
         [ServiceErrorKind.InferenceFailed] = Row(StatusCodes.Status500InternalServerError, "inference-failed", "The model failed"),
@@ -55,6 +59,9 @@ public static class ProblemTable
         ServiceErrorKind.ValidationFailed, ServiceErrorKind.InputTooLong, ServiceErrorKind.UnknownModel,
         ServiceErrorKind.Overloaded, ServiceErrorKind.NotReady, ServiceErrorKind.InferenceFailed,
     ];
+
+    /// <summary>Errors of every route that needs an admin API key, before its handler runs.</summary>
+    public static readonly ServiceErrorKind[] AdminErrors = [ServiceErrorKind.Unauthorized, ServiceErrorKind.Forbidden];
 
     static ProblemKind Row(int status, string slug, string title) => new(status, $"urn:service:problem:{slug}", title);
 }

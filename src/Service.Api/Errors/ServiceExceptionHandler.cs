@@ -42,6 +42,8 @@ internal sealed class ServiceExceptionHandler(
 
         if (kind.Status is StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable)
             http.Response.Headers.RetryAfter = limits.Value.RetryAfterSeconds.ToString();
+        if (kind.Status == StatusCodes.Status401Unauthorized)
+            http.Response.Headers.WWWAuthenticate = $"ApiKey header=\"{AdminOptions.KeyHeader}\""; // RFC 9110 §11.6.1: a 401 names how to authenticate
         http.Response.StatusCode = kind.Status;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
     }

@@ -2,8 +2,10 @@ using Service.Api.Errors;
 using Service.Api.Features.Diffusion;
 using Service.Api.Features.Embeddings;
 using Service.Api.Features.Health;
+using Service.Api.Features.Indexes;
 using Service.Api.Features.Models;
 using Service.Api.Features.Rerank;
+using Service.Api.Features.Search;
 using Service.Api.Features.Similarity;
 using Service.Api.OpenApi;
 
@@ -20,10 +22,13 @@ public static class ServiceApp
         builder.AddServiceOpenApi();
         builder.AddModels();
         builder.AddDiffusion();
+        builder.AddIndexes();
+        builder.AddSearch();
 
         var app = builder.Build();
         app.UseServiceLogging();
         app.UseServiceErrors();
+        app.UseAdminKeys();
         app.UseServiceOpenApi();
         app.MapHealthEndpoints();
         app.MapModelsEndpoints();
@@ -31,6 +36,8 @@ public static class ServiceApp
         app.MapSimilarityEndpoints();
         app.MapRerankEndpoints();
         app.MapDiffusionEndpoints();
+        app.MapSearchEndpoints();
+        app.MapIndexesEndpoints();
         return app;
     }
 }

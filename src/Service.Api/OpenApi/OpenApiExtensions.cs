@@ -5,7 +5,9 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using Service.Api.Features.Embeddings;
+using Service.Api.Features.Indexes;
 using Service.Api.Features.Shared;
+using Service.Api.Hosting;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
 namespace Service.Api.OpenApi;
@@ -18,6 +20,8 @@ public interface IExampleProvider
 
 public static class OpenApiExtensions
 {
+    const string AdminKeyScheme = "AdminKey";
+
     public static IHostApplicationBuilder AddServiceOpenApi(this IHostApplicationBuilder builder)
     {
         builder.Services.ConfigureHttpJsonOptions(options =>
@@ -34,6 +38,14 @@ public static class OpenApiExtensions
             options.IncludeXmlComments(typeof(OpenApiExtensions).Assembly);
             options.SupportNonNullableReferenceTypes();
             options.SchemaFilter<ExampleSchemaFilter>();
+            options.AddSecurityDefinition(AdminKeyScheme, new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.ApiKey,
+                In = ParameterLocation.Header,
+                Name = AdminOptions.KeyHeader,
+                Description = "One of the admin keys of Admin:ApiKeys; the /v1/indexes routes need it.",
+            });
+            options.OperationFilter<AdminKeyOperationFilter>();
             options.MapType<TextInputs>(() => new OpenApiSchema
             {
                 OneOf =
@@ -75,6 +87,16 @@ public static class OpenApiExtensions
                 return;
             var example = context.Type.GetProperty(nameof(IExampleProvider.Example), BindingFlags.Public | BindingFlags.Static)!.GetValue(null);
             concrete.Examples = [JsonSerializer.SerializeToNode(example, context.Type, json.Value.SerializerOptions)!];
+        }
+    }
+
+    /// <summary>Marks the admin routes (<see cref="AdminOnly"/>) as needing the key, so the Swagger UI sends it.</summary>
+    sealed class AdminKeyOperationFilter : IOperationFilter
+    {
+        public void Apply(OpenApiOperation operation, OperationFilterContext context)
+        {
+            if (context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<AdminOnly>().Any())
+                operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(AdminKeyScheme, context.Document)] = [] }];
         }
     }
 }

@@ -7,6 +7,8 @@ namespace Service.Models.Errors;
 public enum ServiceErrorKind
 {
     MalformedRequest,
+    Unauthorized,
+    Forbidden,
     UnsupportedMediaType,
     PayloadTooLarge,
     ValidationFailed,
@@ -14,6 +16,8 @@ public enum ServiceErrorKind
     UnknownModel,
     NotFound,
     MethodNotAllowed,
+    Conflict,
+    IndexFileRefused,
     Overloaded,
     NotReady,
     InferenceFailed,

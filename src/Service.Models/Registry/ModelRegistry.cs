@@ -48,9 +48,13 @@ public sealed class ModelRegistry(string defaultModel) : IDisposable
                 entry.Status = ModelStatus.Failed;
                 failures.Add((entry.Descriptor.Name, e));
             }
+            entry.Loaded.TrySetResult();
         }
         return failures;
     }
+
+    /// <summary>Completes once the model has loaded or failed (at once for an unknown name), for work that needs it after start.</summary>
+    public Task WhenLoaded(string name) => entries.TryGetValue(name, out var entry) ? entry.Loaded.Task : Task.CompletedTask;
 
     /// <summary>Names of the registered models of <paramref name="kind"/>, in registration order.</summary>
     public string[] Names(string kind) => entries.Values.Where(e => e.Descriptor.Kind == kind).Select(e => e.Descriptor.Name).ToArray();
@@ -96,5 +100,6 @@ public sealed class ModelRegistry(string defaultModel) : IDisposable
         public volatile ModelStatus Status = ModelStatus.Loading;
         public volatile string? Error;
         public volatile IDisposable? Instance;
+        public TaskCompletionSource Loaded { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -16,11 +16,14 @@ public sealed record RerankOutput(string Model, float[] Scores, int[] TokenCount
 /// A cross-encoder served through a batching worker: tokenize the query and each item → pair them as
 /// "[CLS] query [SEP] item [SEP]" (<see cref="BertBatch.Pair"/>, as in training) → queue → batch → raw score per pair.
 /// </summary>
-public sealed class RerankModel(ModelDescriptor descriptor, TextTokenizer tokenizer, BatchingWorker worker) : IDisposable
+/// <param name="weightsSha256">A digest of the weights served (the adapter file's SHA-256); ANNCUR indexes are valid only for it.</param>
+public sealed class RerankModel(ModelDescriptor descriptor, TextTokenizer tokenizer, BatchingWorker worker, string weightsSha256) : IDisposable
 {
     public const string Kind = "cross-encoder";
 
     public ModelDescriptor Descriptor { get; } = descriptor;
+
+    public string WeightsSha256 { get; } = weightsSha256;
 
     /// <summary>
     /// all-MiniLM-L6-v2 fine-tuned by a cross-encoder adapter (<see cref="TextAdapter"/>: merged weights plus its head),
@@ -35,7 +38,7 @@ public sealed class RerankModel(ModelDescriptor descriptor, TextTokenizer tokeni
             var adapted = AdaptedMiniLm.Load(adapterPath, TextAdapter.CrossEncoder, cacheDirectory);
             var tokenizer = TextTokenizer.FromVocabulary(adapted.VocabPath, MiniLmPackage.MaxTokens);
             var model = new CrossEncoderModel(adapted.ModelPath, device, adapted.Initializers, adapted.Adapter.HeadWeight!, adapted.Adapter.HeadBias);
-            return new RerankModel(descriptor, tokenizer, new BatchingWorker(name, model, limits));
+            return new RerankModel(descriptor, tokenizer, new BatchingWorker(name, model, limits), adapted.AdapterSha256);
         });
     }
 

@@ -60,6 +60,9 @@ public sealed class ServiceLifecycleTests
     [InlineData("Models:MaxBatchTokens", "-1")]
     [InlineData("Models:DefaultCrossEncoder", "no-such-cross-encoder")]
     [InlineData("Models:Adapters:0:Kind", "tri-encoder")]
+    [InlineData("Search:MaxBudget", "1")]
+    [InlineData("Indexes:ShardSize", "0")]
+    [InlineData("Admin:ApiKeys:0", "too-short")]
     public async Task Invalid_options_stop_the_service_at_start(string key, string value)
     {
         await using var app = ServiceApp.Create(["--environment", "Testing", "--urls", "http://127.0.0.1:0",

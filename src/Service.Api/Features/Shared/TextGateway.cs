@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Service.Api.Hosting;
+using Service.Index;
 using Service.Models.Errors;
 using Service.Models.Registry;
 using Service.Models.Text;
@@ -12,7 +13,7 @@ namespace Service.Api.Features.Shared;
 /// The request flow every text route shares after validation: find the model → take one permit per input or pair
 /// (429 when none) → tokenize, queue and batch inside the model → stage timings into response headers.
 /// </summary>
-public sealed class TextGateway(ModelRegistry registry, ConcurrencyLimiter permits, IOptions<ModelsOptions> models)
+public sealed class TextGateway(ModelRegistry registry, ConcurrencyLimiter permits, IOptions<ModelsOptions> models, IOptions<LimitsOptions> limits)
 {
     public async Task<EmbeddingOutput> EmbedAsync(
         HttpContext http, string? model, IReadOnlyList<string> texts, bool truncate = false, bool normalize = true)
@@ -29,6 +30,16 @@ public sealed class TextGateway(ModelRegistry registry, ConcurrencyLimiter permi
     public async Task<RerankOutput> RerankAsync(HttpContext http, string? model, string query, IReadOnlyList<string> texts, bool truncate)
     {
         var started = Stopwatch.GetTimestamp();
+        var reranker = CrossEncoder(model);
+        using var lease = Admit(texts.Count);
+        var output = await reranker.ScoreAsync(query, texts, truncate, http.RequestAborted);
+        SetTimings(http.Response, output.Timings, started);
+        return output;
+    }
+
+    /// <summary>The loaded cross-encoder <paramref name="model"/>; null means Models:DefaultCrossEncoder (422 when none is configured).</summary>
+    public RerankModel CrossEncoder(string? model)
+    {
         var name = model ?? models.Value.DefaultCrossEncoder;
         if (name.Length == 0)
         {
@@ -37,11 +48,45 @@ public sealed class TextGateway(ModelRegistry registry, ConcurrencyLimiter permi
                 $"No default cross-encoder is configured; name one in 'model': {string.Join(", ", available)} (see GET /v1/models).",
                 new Dictionary<string, object?> { ["field"] = "model", ["available"] = available });
         }
-        var reranker = registry.Get<RerankModel>(name, RerankModel.Kind);
-        using var lease = Admit(texts.Count);
-        var output = await reranker.ScoreAsync(query, texts, truncate, http.RequestAborted);
-        SetTimings(http.Response, output.Timings, started);
-        return output;
+        return registry.Get<RerankModel>(name, RerankModel.Kind);
+    }
+
+    /// <summary>
+    /// The cross-encoder as an index scorer for one request (search, insert). Each call is cut into pieces of at most
+    /// Limits:MaxInputsPerRequest items, each admitted like a /rerank request, so a search of any budget holds no more permits
+    /// than one request may and competes fairly with the other text routes.
+    /// </summary>
+    public ICrossEncoderScorer Scorer(RerankModel model) => new AdmittedScorer(this, new RerankModelScorer(model));
+
+    /// <summary>The default embedding model (Models:Default) as a bi-encoder for one request, admitted like <see cref="Scorer"/>.</summary>
+    public ITextEmbedder Embedder() =>
+        new AdmittedEmbedder(this, new SentenceEmbedder(registry.Get<SentenceEmbeddingModel>(null, SentenceEmbeddingModel.Kind)));
+
+    async Task<T[]> AdmitInPiecesAsync<T>(IReadOnlyList<string> texts, Func<IReadOnlyList<string>, Task<T[]>> run)
+    {
+        var piece = limits.Value.MaxInputsPerRequest;
+        var results = new List<T>(texts.Count);
+        for (var start = 0; start < texts.Count; start += piece)
+        {
+            var slice = texts.Skip(start).Take(piece).ToArray();
+            using var lease = Admit(slice.Length);
+            results.AddRange(await run(slice));
+        }
+        return [.. results];
+    }
+
+    sealed class AdmittedScorer(TextGateway gateway, ICrossEncoderScorer inner) : ICrossEncoderScorer
+    {
+        public Task<float[]> ScoreAsync(string query, IReadOnlyList<string> items, CancellationToken cancellationToken) =>
+            gateway.AdmitInPiecesAsync(items, piece => inner.ScoreAsync(query, piece, cancellationToken));
+    }
+
+    sealed class AdmittedEmbedder(TextGateway gateway, ITextEmbedder inner) : ITextEmbedder
+    {
+        public int Dimensions => inner.Dimensions;
+
+        public Task<float[][]> EmbedAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken) =>
+            gateway.AdmitInPiecesAsync(texts, piece => inner.EmbedAsync(piece, cancellationToken));
     }
 
     RateLimitLease Admit(int inputs)

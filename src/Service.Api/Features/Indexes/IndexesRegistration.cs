@@ -1,0 +1,16 @@
+using Service.Api.Hosting;
+
+namespace Service.Api.Features.Indexes;
+
+public static class IndexesRegistration
+{
+    /// <summary>The index catalog, the worker that loads index files and runs builds, and the admin keys (call after <c>AddModels</c>).</summary>
+    public static IHostApplicationBuilder AddIndexes(this IHostApplicationBuilder builder)
+    {
+        builder.AddValidatedOptions<IndexesOptions>(IndexesOptions.Section);
+        builder.AddValidatedOptions<AdminOptions>(AdminOptions.Section);
+        builder.Services.AddSingleton<IndexCatalog>();
+        builder.Services.AddHostedService<IndexWorker>();
+        return builder;
+    }
+}
