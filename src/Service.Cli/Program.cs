@@ -22,6 +22,7 @@ public static class CliProgram
         text.Subcommands.Add(Text.Training.TextTrainCommand.Create());
         text.Subcommands.Add(Text.Training.TextEvalCommand.Create());
         root.Subcommands.Add(text);
+        root.Subcommands.Add(Index.IndexCommands.Create());
         return root.Parse(args).InvokeAsync();
     }
 }

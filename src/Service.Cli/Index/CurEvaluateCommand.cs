@@ -1,0 +1,179 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Service.Api.Hosting;
+using Service.Index;
+using Service.Models.Runtime;
+using Service.Models.Serving;
+using Service.Models.Text;
+using Spectre.Console;
+
+namespace Service.Cli.Index;
+
+/// <summary>Recall of one method at one budget, averaged over the evaluation queries.</summary>
+public sealed record CurEvalRow(string Domain, string Method, int Budget, int AnchorItems, int Rerank, int Queries, double Recall1, double Recall10, double Recall100, double MeanCalls);
+
+/// <summary>
+/// <c>index evaluate</c>: top-k recall of ANNCUR (random anchors, two k_i/k_r splits), adaptive ANNCUR and bi-encoder
+/// retrieve + CE re-rank against the exact cross-encoder top-k (k = 1, 10, 100), per CE-call budget, on an index built
+/// by <c>index build</c>.
+/// </summary>
+/// <remarks>
+/// The exact scores CE(q, every item) are computed once per evaluation query (N calls) and cached under
+/// <c>&lt;dir&gt;/exact/</c>, which makes the run resumable query by query. The methods then score through
+/// <see cref="CachedScorer"/>, which answers from that cache and counts calls: the cross-encoder is deterministic, so the
+/// methods see exactly the scores a live call would return, at no extra cost.
+/// </remarks>
+public static class CurEvaluateCommand
+{
+    public static Command Create()
+    {
+        var dir = new Option<string>("--dir") { Description = "Folder with items.jsonl, queries.jsonl and index.anncur (from `index wordnet` and `index build`).", Required = true };
+        var model = new Option<string>("--model") { DefaultValueFactory = _ => "minilm-cosent-ce" };
+        var queries = new Option<int>("--queries") { Description = "Evaluation queries (a fixed sample of queries.jsonl).", DefaultValueFactory = _ => 200 };
+        var budgets = new Option<string>("--budgets") { DefaultValueFactory = _ => "50,100,200,500,1000" };
+        var splits = new Option<string>("--splits") { Description = "CUR anchor shares k_i/budget to report.", DefaultValueFactory = _ => "0.5,0.8" };
+        var rounds = new Option<int>("--rounds") { Description = "Adaptive rounds.", DefaultValueFactory = _ => 5 };
+        var results = new Option<string>("--results") { DefaultValueFactory = _ => "docs/results/cur/results.jsonl" };
+        var maxMinutes = new Option<double>("--max-minutes") { Description = "Stop the exact pass after this many minutes (resume later); 0 = no limit." };
+        var command = new Command("evaluate", "Recall of CUR / adaptive CUR / DE re-rank against the exact CE top-k, per budget (resumable).")
+        {
+            dir, model, queries, budgets, splits, rounds, results, maxMinutes,
+        };
+        command.SetAction(async (parse, cancellation) =>
+        {
+            var folder = parse.GetValue(dir)!;
+            var domain = Path.GetFileName(Path.GetFullPath(folder));
+            var items = IndexCommands.ReadLines<ItemLine>(Path.Combine(folder, "items.jsonl"));
+            var all = IndexCommands.ReadLines<QueryLine>(Path.Combine(folder, "queries.jsonl"));
+            var sample = all.OrderBy(q => Fnv(q.Id)).Take(parse.GetValue(queries)).ToList();
+            using var crossEncoder = IndexCommands.LoadCrossEncoder(parse.GetValue(model)!);
+            var index = AnchorIndexFile.Load(Path.Combine(folder, "index.anncur"), crossEncoder.WeightsSha256);
+            var scorer = new RerankModelScorer(crossEncoder);
+
+            // 1. The exact pass, cached per query.
+            var exactDir = Path.Combine(folder, "exact");
+            Directory.CreateDirectory(exactDir);
+            var texts = items.Select(i => i.Text).ToList();
+            var clock = Stopwatch.StartNew();
+            var limit = parse.GetValue(maxMinutes);
+            var done = true;
+            await AnsiConsole.Progress().StartAsync(async progress =>
+            {
+                var task = progress.AddTask($"exact CE over {items.Count:N0} items", maxValue: sample.Count);
+                foreach (var query in sample)
+                {
+                    var path = Path.Combine(exactDir, Sanitize(query.Id) + ".f32");
+                    if (!File.Exists(path))
+                    {
+                        if (limit > 0 && clock.Elapsed.TotalMinutes >= limit)
+                        {
+                            done = false;
+                            break;
+                        }
+                        var scores = await scorer.ScoreAsync(query.Text, texts, cancellation);
+                        await File.WriteAllBytesAsync(path + ".tmp", MemoryMarshal.AsBytes(scores.AsSpan()).ToArray(), cancellation);
+                        File.Move(path + ".tmp", path, overwrite: true);
+                    }
+                    task.Increment(1);
+                }
+            });
+            if (!done)
+            {
+                AnsiConsole.MarkupLine("Exact pass incomplete (time limit); run the same command again to continue.");
+                return 0;
+            }
+            var exact = sample.Select(q => MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(Path.Combine(exactDir, Sanitize(q.Id) + ".f32"))).ToArray()).ToList();
+            var truth = exact.Select(s => Enumerable.Range(0, s.Length).OrderByDescending(j => s[j]).Take(100).Select(j => items[j].Id).ToArray()).ToList(); // exact top-100 ids per query
+            var position = texts.Select((t, i) => (t, i)).GroupBy(x => x.t).ToDictionary(g => g.Key, g => g.First().i);
+
+            // 2. The methods, scored from the cache.
+            using var embedderModel = LoadEmbedder();
+            var embedder = new SentenceEmbedder(embedderModel);
+            var embeddings = await ItemEmbeddings.ComputeAsync(index.Snapshot(), embedder, cancellation);
+            var rows = new List<CurEvalRow>();
+            var budgetList = parse.GetValue(budgets)!.Split(',').Select(int.Parse).Where(b => b < items.Count).ToList();
+            var shares = parse.GetValue(splits)!.Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToList();
+            foreach (var budget in budgetList)
+            {
+                foreach (var share in shares)
+                {
+                    var anchors = Math.Clamp((int)Math.Round(share * budget), 1, budget - 1);
+                    rows.Add(await Measure(domain, $"cur ({share:0.##} anchors)", budget, anchors, budget - anchors, sample, exact, truth, position, (cached, q, i) =>
+                        new AnnCurSearch(index, cached).SearchAsync(q.Text, new AnnCurOptions { K = 100, AnchorItems = anchors, Rerank = budget - anchors, Rounds = 1, Seed = i }, cancellation)));
+                }
+                var adaptiveAnchors = budget / 2;
+                var roundCount = Math.Min(parse.GetValue(rounds), adaptiveAnchors);
+                rows.Add(await Measure(domain, $"adaptive ({roundCount} rounds)", budget, adaptiveAnchors, budget - adaptiveAnchors, sample, exact, truth, position, (cached, q, i) =>
+                    new AnnCurSearch(index, cached).SearchAsync(q.Text, new AnnCurOptions { K = 100, AnchorItems = adaptiveAnchors, Rerank = budget - adaptiveAnchors, Rounds = roundCount, Seed = i }, cancellation)));
+                rows.Add(await Measure(domain, "de-rerank", budget, 0, budget, sample, exact, truth, position, (cached, q, _) =>
+                    BaselineSearch.RetrieveAndRerankAsync(index, embeddings, embedder, cached, q.Text, 100, budget, cancellation)));
+            }
+            var resultsPath = parse.GetValue(results)!;
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(resultsPath))!);
+            var kept = File.Exists(resultsPath)
+                ? File.ReadLines(resultsPath).Where(l => l.Length > 0 && JsonSerializer.Deserialize<CurEvalRow>(l)!.Domain != domain).ToList()
+                : [];
+            File.WriteAllLines(resultsPath, kept.Concat(rows.Select(r => JsonSerializer.Serialize(r))));
+            foreach (var r in rows)
+                AnsiConsole.MarkupLine(Markup.Escape($"{r.Method} B={r.Budget}: R@1 {r.Recall1:F3} R@10 {r.Recall10:F3} R@100 {r.Recall100:F3} ({r.MeanCalls:F0} calls)"));
+            return 0;
+        });
+        return command;
+    }
+
+    static async Task<CurEvalRow> Measure(
+        string domain, string method, int budget, int anchors, int rerank, List<QueryLine> sample, List<float[]> exact, List<string[]> truth,
+        Dictionary<string, int> position, Func<CachedScorer, QueryLine, int, Task<AnnCurResult>> search)
+    {
+        double r1 = 0, r10 = 0, r100 = 0, calls = 0;
+        for (var i = 0; i < sample.Count; i++)
+        {
+            var cached = new CachedScorer(position, exact[i]);
+            var result = await search(cached, sample[i], i);
+            if (cached.Calls > budget)
+                throw new InvalidOperationException($"{method} used {cached.Calls} CE calls at budget {budget}.");
+            calls += cached.Calls;
+            var found = result.Items.Select(x => x.Id).ToList();
+            r1 += Recall(found, truth[i], 1);
+            r10 += Recall(found, truth[i], 10);
+            r100 += Recall(found, truth[i], 100);
+        }
+        var n = sample.Count;
+        return new CurEvalRow(domain, method, budget, anchors, rerank, n, r1 / n, r10 / n, r100 / n, calls / n);
+
+        static double Recall(List<string> found, string[] truth, int k) =>
+            found.Take(k).Intersect(truth.Take(k)).Count() / (double)Math.Min(k, truth.Length);
+    }
+
+    static SentenceEmbeddingModel LoadEmbedder()
+    {
+        var (_, load) = SentenceEmbeddingModel.MiniLm(new ModelsOptions().ResolvedCacheDirectory, new ExecutionDevice(ExecutionDevice.Cpu), new BatchingLimits());
+        return load();
+    }
+
+    static string Sanitize(string id) => string.Concat(id.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
+
+    static ulong Fnv(string text)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var c in text)
+            hash = (hash ^ c) * 1099511628211UL;
+        return hash;
+    }
+
+    /// <summary>Answers CE(q, item) from the exact pass's cache and counts the calls a live scorer would have made.</summary>
+    sealed class CachedScorer(Dictionary<string, int> position, float[] scores) : ICrossEncoderScorer
+    {
+        public int Calls { get; private set; }
+
+        public Task<float[]> ScoreAsync(string query, IReadOnlyList<string> items, CancellationToken cancellationToken)
+        {
+            Calls += items.Count;
+            return Task.FromResult(items.Select(t => scores[position[t]]).ToArray());
+        }
+    }
+}
