@@ -11,6 +11,7 @@ public static class CliProgram
         var root = new RootCommand("Offline work for the service: data, training, evaluation and benchmarks.");
         var bench = new Command("bench", "Measure the service against its raw runtime.");
         bench.Subcommands.Add(EmbeddingBenchmarkCommand.Create());
+        bench.Subcommands.Add(CurBenchmarkCommand.Create());
         root.Subcommands.Add(bench);
         var diffusion = Diffusion.DiffusionCommand.Create();
         diffusion.Subcommands.Add(Diffusion.GammaCommand.Create());

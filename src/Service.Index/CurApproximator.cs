@@ -73,14 +73,32 @@ public sealed class CurApproximator
 
     public int ItemCount => embeddings.Columns;
 
-    /// <summary>ŝ = c E for the first <c>approximate.Length</c> items.</summary>
+    /// <summary>Items per parallel chunk of <see cref="Approximate"/>: below this a single core is faster than the fork.</summary>
+    const int ParallelChunk = 1 << 16;
+
+    /// <summary>ŝ = c E for the first <c>approximate.Length</c> items, column chunks split across the cores.</summary>
     /// <param name="c">CE(q, anchors) [k_i], in the order of <see cref="Anchors"/>.</param>
     /// <param name="approximate">ŝ [n], n ≤ <see cref="ItemCount"/>.</param>
-    public void Approximate(ReadOnlySpan<float> c, Span<float> approximate)
+    public void Approximate(ReadOnlySpan<float> c, float[] approximate)
     {
+        ArgumentNullException.ThrowIfNull(approximate);
         if (c.Length != anchors.Length)
             throw new ArgumentException($"Expected {anchors.Length} anchor scores, got {c.Length}.", nameof(c));
-        Combine(c, Embeddings, 0, approximate);
+        var embeddings = Embeddings;
+        if (approximate.Length < 2 * ParallelChunk)
+        {
+            Combine(c, embeddings, 0, approximate);
+            return;
+        }
+        // Each chunk is an independent k_i × chunk product; it is memory-bound, so one chunk per core is enough.
+        var coefficients = c.ToArray();
+        var chunks = Math.Min(Environment.ProcessorCount, approximate.Length / ParallelChunk);
+        Parallel.For(0, chunks, chunk =>
+        {
+            var start = (int)((long)approximate.Length * chunk / chunks);
+            var end = (int)((long)approximate.Length * (chunk + 1) / chunks);
+            Combine(coefficients, embeddings, start, approximate.AsSpan(start, end - start));
+        });
     }
 
     /// <summary>E[:, old N..] = U R[:, old N..]: extends E to the columns R has gained. One writer at a time.</summary>
