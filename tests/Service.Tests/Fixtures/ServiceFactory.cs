@@ -9,8 +9,8 @@ namespace Service.Tests.Fixtures;
 
 /// <summary>The whole service in memory, with optional configuration overrides, waiting until models are ready.</summary>
 /// <remarks>
-/// The adapters of appsettings.json are replaced by <see cref="Adapters"/> (none unless a test sets them), so tests do
-/// not depend on which trained adapter files exist in the repository.
+/// The adapters and index files of appsettings.json are replaced by <see cref="Adapters"/> and <see cref="IndexFiles"/>
+/// (none unless a test sets them), so tests do not depend on which trained files exist in the repository.
 /// </remarks>
 public class ServiceFactory(params (string Key, string Value)[] settings) : WebApplicationFactory<Program>
 {
@@ -21,6 +21,9 @@ public class ServiceFactory(params (string Key, string Value)[] settings) : WebA
 
     /// <summary>Models:DefaultCrossEncoder for this service; empty means none.</summary>
     public string DefaultCrossEncoder { get; init; } = "";
+
+    /// <summary>Indexes:Files for this service (appsettings.json's committed demo index is replaced too).</summary>
+    public IReadOnlyList<string> IndexFiles { get; init; } = [];
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -33,7 +36,7 @@ public class ServiceFactory(params (string Key, string Value)[] settings) : WebA
         {
             options.Adapters = [.. Adapters];
             options.DefaultCrossEncoder = DefaultCrossEncoder;
-        }));
+        }).PostConfigure<IndexesOptions>(options => options.Files = [.. IndexFiles]));
     }
 
     /// <summary>A client for a service whose models have finished loading (ready or failed).</summary>

@@ -1,0 +1,45 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Service.Api.Hosting;
+using Service.Tests.Fixtures;
+
+namespace Service.Tests.Api;
+
+/// <summary>The committed demo index and cross-encoder, as appsettings.json configures them, serve /v1/search at once.</summary>
+public sealed class DemoIndexTests
+{
+    [Fact]
+    public async Task The_default_configuration_serves_search_over_the_committed_demo_index()
+    {
+        var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "appsettings.json"))).RootElement;
+        var files = settings.GetProperty("Indexes").GetProperty("Files").EnumerateArray().Select(f => f.GetString()!).ToList();
+        var crossEncoder = settings.GetProperty("Models").GetProperty("DefaultCrossEncoder").GetString()!;
+        var adapter = settings.GetProperty("Models").GetProperty("Adapters").EnumerateArray().Single(a => a.GetProperty("Name").GetString() == crossEncoder);
+        Assert.Equal(["models/indexes/verb-motion.anncur"], files);
+
+        using var factory = new ServiceFactory
+        {
+            Adapters = [new AdapterOptions { Name = crossEncoder, Kind = "cross-encoder", Path = adapter.GetProperty("Path").GetString()! }],
+            DefaultCrossEncoder = crossEncoder,
+            IndexFiles = files,
+        };
+        var client = await factory.CreateLoadedClientAsync();
+        var body = new { index = "verb-motion", query = "the horse «galloped» across the field", k = 5, budget = 100, method = "cur" };
+        HttpResponseMessage response;
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        do
+        {
+            response = await client.PostAsJsonAsync("/v1/search", body); // 503 while the index computes its bi-encoder embeddings
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable)
+                break;
+            await Task.Delay(500);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var result = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(5, result.GetProperty("results").GetArrayLength());
+        Assert.True(result.GetProperty("ce_calls").GetInt32() <= 100);
+    }
+}
