@@ -9,8 +9,9 @@
 #    Microsoft.ML.OnnxRuntime (>= 1.19.2), so a -p:OnnxRuntimeFlavor=Gpu build has both the CPU and the GPU
 #    package in its graph, and the SDK copies the CPU package's libonnxruntime.so (resolved to 1.30.0) over
 #    the GPU one: CUDA would be unavailable and the native library one version behind the managed
-#    Microsoft.ML.OnnxRuntime.dll (1.31.0). Until the projects drop the CPU natives in the Gpu flavour, the
-#    GPU package's libonnxruntime.so and libonnxruntime_providers_shared.so are copied over them here, and the
+#    Microsoft.ML.OnnxRuntime.dll (1.31.0). Directory.Build.targets now drops the CPU natives in the Gpu
+#    flavour (checked: the publish output's libonnxruntime.so is the GPU package's); should that ever regress, the
+#    GPU package's libonnxruntime.so and libonnxruntime_providers_shared.so are copied over them here. The
 #    Windows DLLs that Microsoft.ML.OnnxRuntime.Gpu.Windows adds to a Linux publish (~215 MB) are removed.
 #    Either way the script fails unless APP_DIR/libonnxruntime.so is byte for byte the one of the package
 #    the flavour asks for (Directory.Packages.props).
