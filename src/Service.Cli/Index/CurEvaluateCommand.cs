@@ -38,10 +38,11 @@ public static class CurEvaluateCommand
         var splits = new Option<string>("--splits") { Description = "CUR anchor shares k_i/budget to report.", DefaultValueFactory = _ => "0.5,0.8" };
         var rounds = new Option<int>("--rounds") { Description = "Adaptive rounds.", DefaultValueFactory = _ => 5 };
         var results = new Option<string>("--results") { DefaultValueFactory = _ => "docs/results/cur/results.jsonl" };
+        var report = new Option<string>("--report") { DefaultValueFactory = _ => "docs/results/cur.md" };
         var maxMinutes = new Option<double>("--max-minutes") { Description = "Stop the exact pass after this many minutes (resume later); 0 = no limit." };
         var command = new Command("evaluate", "Recall of CUR / adaptive CUR / DE re-rank against the exact CE top-k, per budget (resumable).")
         {
-            dir, model, queries, budgets, splits, rounds, results, maxMinutes,
+            dir, model, queries, budgets, splits, rounds, results, report, maxMinutes,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -118,6 +119,7 @@ public static class CurEvaluateCommand
                 ? File.ReadLines(resultsPath).Where(l => l.Length > 0 && JsonSerializer.Deserialize<CurEvalRow>(l)!.Domain != domain).ToList()
                 : [];
             File.WriteAllLines(resultsPath, kept.Concat(rows.Select(r => JsonSerializer.Serialize(r))));
+            CurReport.Write(resultsPath, parse.GetValue(report)!);
             foreach (var r in rows)
                 AnsiConsole.MarkupLine(Markup.Escape($"{r.Method} B={r.Budget}: R@1 {r.Recall1:F3} R@10 {r.Recall10:F3} R@100 {r.Recall100:F3} ({r.MeanCalls:F0} calls)"));
             return 0;
