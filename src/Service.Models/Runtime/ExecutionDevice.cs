@@ -27,7 +27,7 @@ public sealed record ExecutionDevice(string Name, int DeviceId = 0, int IntraOpT
                 options.Dispose();
                 throw new InvalidOperationException(
                     "Models:Device=cuda needs the CUDA build of ONNX Runtime (build with -p:OnnxRuntimeFlavor=Gpu) " +
-                    $"and a visible GPU with CUDA 12 and cuDNN 9: {e.Message}", e);
+                    $"and a visible GPU with CUDA 13 and cuDNN 9 (Microsoft.ML.OnnxRuntime.Gpu 1.31.0 links libcudart.so.13): {e.Message}", e);
             }
         }
         return options;
