@@ -16,6 +16,9 @@ namespace Service.Tests.Api;
 public sealed class IndexServiceFixture : IAsyncLifetime
 {
     public const string AdminKey = "test-admin-key-0123456789";
+
+    /// <summary>A second admin key, configured only by its SHA-256 digest.</summary>
+    public const string HashedAdminKey = "hashed-admin-key-0123456789";
     public const string CrossEncoder = "test-ce";
     public const int MaxExhaustiveItems = 40;
 
@@ -71,6 +74,7 @@ public sealed class IndexServiceFixture : IAsyncLifetime
         Factory = new ServiceFactory(
             ("Indexes:Directory", IndexDirectory),
             ("Admin:ApiKeys:0", AdminKey),
+            ("Admin:ApiKeys:1", AdminOptions.HashPrefix + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(HashedAdminKey)))),
             ("Search:MaxExhaustiveItems", MaxExhaustiveItems.ToString()),
             // No trained UNets and a small Γ sample: nothing here uses diffusion, so the service starts faster.
             ("Diffusion:ModelDirectory", Path.Combine(folder, "no-diffusion-models")),

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Service.Api.Hosting;
 using Service.Index;
 using Service.Models.Text.Adapters;
 using Service.Tests.Fixtures;
@@ -51,6 +52,18 @@ public sealed class IndexesApiTests(IndexServiceFixture fixture)
         await Problem(malformedWithoutKey, HttpStatusCode.Unauthorized, "unauthorized");
         await Problem(refused, HttpStatusCode.Forbidden, "forbidden");
         Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_key_configured_only_by_its_sha256_digest_is_accepted()
+    {
+        var client = fixture.Factory.CreateClient();
+        client.DefaultRequestHeaders.Add("X-API-Key", IndexServiceFixture.HashedAdminKey);
+        var digestAsKey = fixture.Factory.CreateClient();
+        digestAsKey.DefaultRequestHeaders.Add("X-API-Key", AdminOptions.HashPrefix + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(IndexServiceFixture.HashedAdminKey))));
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/v1/indexes")).StatusCode);
+        await Problem(await digestAsKey.GetAsync("/v1/indexes"), HttpStatusCode.Forbidden, "forbidden"); // the digest itself is no key
     }
 
     [Fact]

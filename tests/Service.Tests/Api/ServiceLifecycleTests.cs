@@ -63,6 +63,7 @@ public sealed class ServiceLifecycleTests
     [InlineData("Search:MaxBudget", "1")]
     [InlineData("Indexes:ShardSize", "0")]
     [InlineData("Admin:ApiKeys:0", "too-short")]
+    [InlineData("Admin:ApiKeys:0", "sha256:0123")]
     public async Task Invalid_options_stop_the_service_at_start(string key, string value)
     {
         await using var app = ServiceApp.Create(["--environment", "Testing", "--urls", "http://127.0.0.1:0",

@@ -25,17 +25,17 @@ public static class AdminKeys
     {
         if (http.GetEndpoint()?.Metadata.GetMetadata<AdminOnly>() is null)
             return next(http);
-        var keys = http.RequestServices.GetRequiredService<IOptions<AdminOptions>>().Value.ApiKeys;
-        if (keys.Count == 0)
+        var options = http.RequestServices.GetRequiredService<IOptions<AdminOptions>>().Value;
+        if (options.ApiKeys.Count == 0)
         {
             throw new ServiceException(ServiceErrorKind.Forbidden,
                 $"The admin routes are disabled: no API key is configured. Set {AdminOptions.Section}:{nameof(AdminOptions.ApiKeys)} " +
-                $"(for example the environment variable Admin__ApiKeys__0=<a key of at least {AdminOptions.MinKeyLength} characters>), " +
+                $"(for example the environment variable Admin__ApiKeys__0={AdminOptions.HashPrefix}<hex SHA-256 of a key of at least {AdminOptions.MinKeyLength} characters>), " +
                 $"restart the service and send the key in the {AdminOptions.KeyHeader} header.");
         }
         if (http.Request.Headers[AdminOptions.KeyHeader] is not [{ Length: > 0 } presented])
             throw new ServiceException(ServiceErrorKind.Unauthorized, $"This route needs an admin API key: send it in the {AdminOptions.KeyHeader} header.");
-        if (!Matches(presented, keys))
+        if (!Matches(presented, options.KeyDigests()))
             throw new ServiceException(ServiceErrorKind.Forbidden, $"The {AdminOptions.KeyHeader} header holds no configured admin key. Check the key.");
         return next(http);
     }
@@ -44,12 +44,12 @@ public static class AdminKeys
     /// Compares SHA-256 digests in constant time against every key, so the time taken reveals neither where a guess differs,
     /// nor its length, nor which key matched.
     /// </summary>
-    static bool Matches(string presented, IReadOnlyList<string> keys)
+    static bool Matches(string presented, IEnumerable<byte[]> digests)
     {
         var digest = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
         var match = false;
-        foreach (var key in keys)
-            match |= CryptographicOperations.FixedTimeEquals(digest, SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+        foreach (var expected in digests)
+            match |= CryptographicOperations.FixedTimeEquals(digest, expected);
         return match;
     }
 }
