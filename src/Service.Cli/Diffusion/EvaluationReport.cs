@@ -62,14 +62,7 @@ public static class EvaluationReport
         Grids(text, byKey, path);
         text.AppendLine(End);
 
-        var existing = File.Exists(path) ? File.ReadAllText(path) : $"# Diffusion sampling results\n\n{Begin}\n{End}\n";
-        var start = existing.IndexOf(Begin, StringComparison.Ordinal);
-        var end = existing.IndexOf(End, StringComparison.Ordinal);
-        var updated = start >= 0 && end > start
-            ? existing[..start] + text.ToString().TrimEnd('\n') + existing[(end + End.Length)..]
-            : existing.TrimEnd('\n') + "\n\n" + text;
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        File.WriteAllText(path, updated);
+        GeneratedBlock.Write(path, "Diffusion sampling results", Begin, End, text.ToString());
     }
 
     static void Context(StringBuilder text, Dictionary<string, EvaluationCell> byKey, string modelDir, string classifierPath)

@@ -50,7 +50,7 @@ public static class CurEvaluateCommand
             var domain = Path.GetFileName(Path.GetFullPath(folder));
             var items = IndexCommands.ReadLines<ItemLine>(Path.Combine(folder, "items.jsonl"));
             var all = IndexCommands.ReadLines<QueryLine>(Path.Combine(folder, "queries.jsonl"));
-            var sample = all.OrderBy(q => Fnv(q.Id)).Take(parse.GetValue(queries)).ToList();
+            var sample = all.OrderBy(q => GeneratedBlock.StableHash(q.Id)).Take(parse.GetValue(queries)).ToList();
             using var crossEncoder = IndexCommands.LoadCrossEncoder(parse.GetValue(model)!);
             var index = AnchorIndexFile.Load(Path.Combine(folder, "index.anncur"), crossEncoder.WeightsSha256);
             var scorer = new RerankModelScorer(crossEncoder);
@@ -159,13 +159,6 @@ public static class CurEvaluateCommand
 
     static string Sanitize(string id) => string.Concat(id.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
 
-    static ulong Fnv(string text)
-    {
-        var hash = 14695981039346656037UL;
-        foreach (var c in text)
-            hash = (hash ^ c) * 1099511628211UL;
-        return hash;
-    }
 
     /// <summary>Answers CE(q, item) from the exact pass's cache and counts the calls a live scorer would have made.</summary>
     sealed class CachedScorer(Dictionary<string, int> position, float[] scores) : ICrossEncoderScorer

@@ -36,12 +36,6 @@ public static class CurReport
             }
         }
         text.AppendLine(End);
-        var existing = File.Exists(reportPath) ? File.ReadAllText(reportPath) : $"# ANNCUR results\n\n{Begin}\n{End}\n";
-        var start = existing.IndexOf(Begin, StringComparison.Ordinal);
-        var end = existing.IndexOf(End, StringComparison.Ordinal);
-        var updated = start >= 0 && end > start
-            ? existing[..start] + text.ToString().TrimEnd('\n') + existing[(end + End.Length)..]
-            : existing.TrimEnd('\n') + "\n\n" + text;
-        File.WriteAllText(reportPath, updated);
+        GeneratedBlock.Write(reportPath, "ANNCUR results", Begin, End, text.ToString());
     }
 }

@@ -113,7 +113,7 @@ public static class TextEvalCommand
         {
             using var baseModel = new TextModel(BertEncoder.FromOnnx(modelPath));
             baseModel.eval();
-            var sampled = queries.OrderBy(q => StableHash(q.Id)).Take(domainSample).ToList();
+            var sampled = queries.OrderBy(q => GeneratedBlock.StableHash(q.Id)).Take(domainSample).ToList();
             DomainRanks(new Scorer(baseModel, tokenizer), sampled, items, sampled.Count, out var candidates);
             domainRanks = [];
             for (var i = 0; i < sampled.Count; i++)
@@ -173,13 +173,6 @@ public static class TextEvalCommand
         return above + ties - 1;
     }
 
-    static ulong StableHash(string text)
-    {
-        var hash = 14695981039346656037UL; // FNV-1a: a sample that does not depend on the runtime's string hashing
-        foreach (var c in text)
-            hash = (hash ^ c) * 1099511628211UL;
-        return hash;
-    }
 
     /// <summary>Batched TorchSharp inference, texts sorted by length so batches carry little padding.</summary>
     sealed class Scorer(TextModel model, TextTokenizer tokenizer)
@@ -258,12 +251,6 @@ public static class TextReport
         if (rows.Count > 0)
             text.AppendLine($"\nTest pairs: {rows[0].Pairs:N0}; senses ranking over {rows[0].SensesQueries:N0} test queries with ≥ 1 hard negative.");
         text.AppendLine(End);
-        var existing = File.Exists(reportPath) ? File.ReadAllText(reportPath) : $"# Text model results\n\n{Begin}\n{End}\n";
-        var start = existing.IndexOf(Begin, StringComparison.Ordinal);
-        var end = existing.IndexOf(End, StringComparison.Ordinal);
-        var updated = start >= 0 && end > start
-            ? existing[..start] + text.ToString().TrimEnd('\n') + existing[(end + End.Length)..]
-            : existing.TrimEnd('\n') + "\n\n" + text;
-        File.WriteAllText(reportPath, updated);
+        GeneratedBlock.Write(reportPath, "Text model results", Begin, End, text.ToString());
     }
 }
