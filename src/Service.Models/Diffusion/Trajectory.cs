@@ -87,9 +87,12 @@ public static class Trajectory
     /// <remarks>
     /// <para>O(K N²) additions and O(N²) evaluations of J, O(K N) memory: each J(·, n) column is computed once and
     /// reused for every k, so no N × N table of J is held.</para>
-    /// <para>Where the Monte Carlo Γ_t exceeds 1 (a poor estimate; the truth is ≤ 1) Ĉ_t clamps to 0 and the step costs
-    /// J = 0, which is what the sampler will then use there. The official code instead runs the DP only on the prefix
-    /// before the first Γ &gt; 1 and spaces the remaining steps evenly (its dp_seg); with a sound Γ both agree.</para>
+    /// <para>A Monte Carlo Γ_n &gt; 1 is a poor estimate (the truth is ≤ 1), and there Ĉ_n clamps to 0 and J costs
+    /// nothing, so a plain DP would cross the whole noisy end in one free jump — with a trained network that jump
+    /// costs hundreds of bits/dim. As the official code does (its dp_seg), from the first n with Γ_n &gt; 1 the
+    /// last 2(N − n + 1) timesteps get K₂ evenly spaced steps and the DP runs on the prefix 1..N₁ with the other K₁:
+    /// K₁ = ⌈(1 − 0.8·bad/N) K⌉, with K₁ ≤ N₁, K₂ ≤ bad and K₂ ≥ 1. With every Γ_n ≤ 1 (an exact or well-estimated
+    /// table) this is the plain DP over 1..N.</para>
     /// </remarks>
     public static int[] Optimal(NoiseSchedule schedule, double[] gamma, int count, double eta, bool dataInUnitBox = false)
     {
@@ -105,26 +108,65 @@ public static class Trajectory
         if (count == steps)
             return Enumerable.Range(1, steps).ToArray();
 
+        var (prefixCount, prefixEnd, suffixCount) = Split(gamma, steps, count);
+        int[] prefix = prefixCount == 1 ? [1] : SolveDp(schedule, gamma, prefixEnd, prefixCount, eta, dataInUnitBox);
+        // The suffix: K₂ steps spaced (N − N₁)/K₂ apart, ending at N (the official rounding, half to even).
+        var stride = (steps - prefixEnd) / (double)suffixCount;
+        var tau = new int[count];
+        prefix.CopyTo(tau, 0);
+        for (var k = 0; k < suffixCount; k++)
+            tau[count - 1 - k] = (int)Math.Round(steps - stride * k, MidpointRounding.ToEven);
+        return tau;
+    }
+
+    /// <summary>K₁, N₁ and K₂ of the official dp_seg split; (K, N, 0) when every Γ_n ≤ 1 for n &lt; N.</summary>
+    static (int PrefixCount, int PrefixEnd, int SuffixCount) Split(double[] gamma, int steps, int count)
+    {
+        var firstBad = 1;
+        while (firstBad < steps && gamma[firstBad] <= 1)
+            firstBad++;
+        if (firstBad == steps)
+            return (count, steps, 0);
+        // The official code asserts bad ≤ N; capping at N − 1 keeps τ_1 = 1 when Γ exceeds 1 early (then it is even).
+        var bad = Math.Min(2 * (steps - firstBad + 1), steps - 1);
+        var prefixEnd = steps - bad;
+        var prefixCount = (int)Math.Ceiling((1 - 0.8 * bad / steps) * count);
+        var suffixCount = count - prefixCount;
+        if (prefixCount > prefixEnd)
+            (prefixCount, suffixCount) = (prefixEnd, count - prefixEnd);
+        if (suffixCount > bad)
+            (prefixCount, suffixCount) = (count - bad, bad);
+        if (suffixCount == 0)
+            (prefixCount, suffixCount) = (count - 1, 1);
+        return (prefixCount, prefixEnd, suffixCount);
+    }
+
+    /// <summary>The DP over 1 = τ_1 &lt; … &lt; τ_K = <paramref name="last"/>, K ≥ 2.</summary>
+    static int[] SolveDp(NoiseSchedule schedule, double[] gamma, int last, int count, double eta, bool dataInUnitBox)
+    {
+        if (count == last)
+            return Enumerable.Range(1, last).ToArray();
+
         // C[k][n]: least cost of a path 1 = τ_1 < … < τ_k = n; +∞ where unreachable (n < k).
         var best = new double[count + 1][];
         var from = new int[count + 1][];
         for (var k = 1; k <= count; k++)
         {
-            best[k] = new double[steps + 1];
+            best[k] = new double[last + 1];
             Array.Fill(best[k], double.PositiveInfinity);
-            from[k] = new int[steps + 1];
+            from[k] = new int[last + 1];
         }
         best[1][1] = 0;
 
-        var column = new double[steps + 1]; // J(s, n) for s = 0..n−1, the current column
-        var candidate = new double[steps + 1]; // C[k−1, s] + J(s, n)
-        for (var n = 2; n <= steps; n++)
+        var column = new double[last + 1]; // J(s, n) for s = 0..n−1, the current column
+        var candidate = new double[last + 1]; // C[k−1, s] + J(s, n)
+        for (var n = 2; n <= last; n++)
         {
             column[0] = double.PositiveInfinity; // s = 0 is τ_0, never a DP node
             for (var s = 1; s < n; s++)
                 column[s] = StepCost(schedule, gamma, s, n, eta, dataInUnitBox);
-            // C[K, n] is only read at n = N (τ_K = N), so the last row is filled for that column alone.
-            var lastK = Math.Min(n < steps ? count - 1 : count, n);
+            // C[K, n] is only read at n = last (τ_K = last), so the last row is filled for that column alone.
+            var lastK = Math.Min(n < last ? count - 1 : count, n);
             for (var k = 2; k <= lastK; k++)
             {
                 // s ranges over k−1..n−1: a path with k−1 nodes cannot end before k−1.
@@ -139,7 +181,7 @@ public static class Trajectory
         }
 
         var tau = new int[count];
-        tau[count - 1] = steps;
+        tau[count - 1] = last;
         for (var k = count; k > 1; k--)
             tau[k - 2] = from[k][tau[k - 1]];
         return tau;

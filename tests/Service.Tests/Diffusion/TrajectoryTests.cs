@@ -129,6 +129,30 @@ public sealed class TrajectoryTests
     }
 
     [Fact]
+    public void Poorly_estimated_gamma_above_one_gets_the_official_segmented_split()
+    {
+        // Γ_n > 1 from n = 576 (as the M = 100 estimate of the MNIST UNet): bad = 2(1000 − 576 + 1) = 850, N₁ = 150,
+        // K₁ = ⌈(1 − 0.8 · 0.85) · 10⌉ = 4, K₂ = 6 evenly spaced steps of 850/6 ending at N.
+        var model = GaussianModel.Gauss64();
+        var gamma = model.ExactGammaTable();
+        for (var n = 576; n <= 1000; n += 2)
+            gamma[n] = 1.01;
+
+        var tau = Trajectory.Optimal(model.Schedule, gamma, 10, eta: 1, dataInUnitBox: true);
+
+        Trajectory.Validate(tau, 1000);
+        Assert.Equal([150, 292, 433, 575, 717, 858, 1000], tau[3..]);
+        Assert.Equal(1, tau[0]);
+        int[] prefix = tau[..4];
+        var prefixCost = Trajectory.Cost(model.Schedule, gamma, prefix, 1, dataInUnitBox: true);
+        foreach (var a in new[] { 2, 20, 50, 75 })
+        {
+            foreach (var b in new[] { 100, 120, 149 })
+                Assert.True(prefixCost <= Trajectory.Cost(model.Schedule, gamma, [1, a, b, 150], 1, dataInUnitBox: true) + 1e-12);
+        }
+    }
+
+    [Fact]
     public void Bad_arguments_are_refused()
     {
         var schedule = NoiseSchedule.Cosine(8);
