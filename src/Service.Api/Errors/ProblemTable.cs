@@ -26,8 +26,10 @@ public static class ProblemTable
         [ServiceErrorKind.Conflict] = Row(StatusCodes.Status409Conflict, "conflict", "The resource is not in a state that allows this"),
         [ServiceErrorKind.IndexFileRefused] = Row(StatusCodes.Status422UnprocessableEntity, "index-file-refused", "The index file was refused"),
         [ServiceErrorKind.Overloaded] = Row(StatusCodes.Status429TooManyRequests, "overloaded", "The service is at capacity"),
+        [ServiceErrorKind.RateLimited] = Row(StatusCodes.Status429TooManyRequests, "rate-limited", "Too many requests from this client"),
         [ServiceErrorKind.NotReady] = Row(StatusCodes.Status503ServiceUnavailable, "not-ready", "The model is not ready"),
         [ServiceErrorKind.InferenceFailed] = Row(StatusCodes.Status500InternalServerError, "inference-failed", "The model failed"),
+        [ServiceErrorKind.Timeout] = Row(StatusCodes.Status504GatewayTimeout, "timeout", "The request ran past its time limit"),
     };
 
     /// <summary>The problem type of failures that are no <see cref="ServiceErrorKind"/>: always a defect of ours.</summary>
@@ -46,6 +48,9 @@ public static class ProblemTable
         StatusCodes.Status413PayloadTooLarge => (For(ServiceErrorKind.PayloadTooLarge), "The request body is larger than the limit (see /info, limits.max_request_body_bytes). Send fewer or shorter inputs per request."),
         StatusCodes.Status415UnsupportedMediaType => (For(ServiceErrorKind.UnsupportedMediaType), "Send the body as JSON with the header 'Content-Type: application/json'."),
         StatusCodes.Status400BadRequest => (For(ServiceErrorKind.MalformedRequest), "The request could not be read. Send a JSON body as shown in /swagger."),
+        StatusCodes.Status504GatewayTimeout => (For(ServiceErrorKind.Timeout),
+            "The request ran past its time limit (Timeouts:RequestSeconds, or Timeouts:LongRequestSeconds for sampling and item inserts) and was stopped. " +
+            "Send less work per request (fewer inputs, samples or steps, a smaller budget) or retry when the service is less busy."),
         _ => null,
     };
 
@@ -59,6 +64,9 @@ public static class ProblemTable
         ServiceErrorKind.ValidationFailed, ServiceErrorKind.InputTooLong, ServiceErrorKind.UnknownModel,
         ServiceErrorKind.Overloaded, ServiceErrorKind.NotReady, ServiceErrorKind.InferenceFailed,
     ];
+
+    /// <summary>Errors of every route but the probes and /metrics: the per-client rate limit and the request time limit.</summary>
+    public static readonly ServiceErrorKind[] AdmissionErrors = [ServiceErrorKind.RateLimited, ServiceErrorKind.Timeout];
 
     /// <summary>Errors of every route that needs an admin API key, before its handler runs.</summary>
     public static readonly ServiceErrorKind[] AdminErrors = [ServiceErrorKind.Unauthorized, ServiceErrorKind.Forbidden];

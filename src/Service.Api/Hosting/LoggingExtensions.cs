@@ -12,8 +12,9 @@ public static class LoggingExtensions
         builder.Services.AddSerilog((services, logger) =>
         {
             logger.ReadFrom.Configuration(builder.Configuration).ReadFrom.Services(services).Enrich.FromLogContext();
+            // Both formats carry the request's trace id (compact JSON as @tr), so a problem's traceId finds its log lines.
             if (development)
-                logger.WriteTo.Console();
+                logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {TraceId}{NewLine}{Exception}");
             else
                 logger.WriteTo.Console(new CompactJsonFormatter());
         });

@@ -19,6 +19,8 @@ public static class ServiceApp
         var builder = WebApplication.CreateBuilder(args);
         builder.AddServiceLogging();
         builder.AddServiceErrors();
+        builder.AddServiceTelemetry();
+        builder.AddServiceAdmission();
         builder.AddServiceOpenApi();
         builder.AddModels();
         builder.AddDiffusion();
@@ -28,6 +30,8 @@ public static class ServiceApp
         var app = builder.Build();
         app.UseServiceLogging();
         app.UseServiceErrors();
+        app.UseServiceTelemetry();
+        app.UseServiceAdmission();
         app.UseAdminKeys();
         app.UseServiceOpenApi();
         app.MapHealthEndpoints();

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
+using Service.Api.Errors;
 using Service.Api.Features.Embeddings;
 using Service.Api.Features.Indexes;
 using Service.Api.Features.Shared;
@@ -46,6 +47,7 @@ public static class OpenApiExtensions
                 Description = "One of the admin keys of Admin:ApiKeys; the /v1/indexes routes need it.",
             });
             options.OperationFilter<AdminKeyOperationFilter>();
+            options.OperationFilter<AdmissionProblemsOperationFilter>();
             options.MapType<TextInputs>(() => new OpenApiSchema
             {
                 OneOf =
@@ -97,6 +99,31 @@ public static class OpenApiExtensions
         {
             if (context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<AdminOnly>().Any())
                 operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(AdminKeyScheme, context.Document)] = [] }];
+        }
+    }
+
+    /// <summary>
+    /// Adds the admission problems (<see cref="ProblemTable.AdmissionErrors"/>: rate limit, time limit), which every route but
+    /// the probes can return, with their statuses from the one error table.
+    /// </summary>
+    sealed class AdmissionProblemsOperationFilter : IOperationFilter
+    {
+        public void Apply(OpenApiOperation operation, OperationFilterContext context)
+        {
+            if (TelemetryExtensions.IsProbeOrScrape(new PathString("/" + context.ApiDescription.RelativePath)))
+                return;
+            operation.Responses ??= [];
+            foreach (var kind in ProblemTable.AdmissionErrors.Select(ProblemTable.For))
+            {
+                operation.Responses.TryAdd(kind.Status.ToString(), new OpenApiResponse
+                {
+                    Description = kind.Title,
+                    Content = new Dictionary<string, IOpenApiMediaType>
+                    {
+                        ["application/problem+json"] = new OpenApiMediaType { Schema = context.SchemaGenerator.GenerateSchema(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails), context.SchemaRepository) },
+                    },
+                });
+            }
         }
     }
 }

@@ -19,7 +19,9 @@ public enum ServiceErrorKind
     Conflict,
     IndexFileRefused,
     Overloaded,
+    RateLimited,
     NotReady,
+    Timeout,
     InferenceFailed,
 }
 

@@ -33,6 +33,18 @@ public sealed class SearchApiTests(IndexServiceFixture fixture)
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
+    [Fact]
+    public async Task Cross_encoder_calls_per_search_are_exported_by_index_and_method()
+    {
+        var index = await fixture.SharedIndexAsync();
+
+        await SearchAsync(new { index, query = Query, k = 3, budget = 9, method = "cur" });
+
+        var metrics = await fixture.Client.GetStringAsync("/metrics");
+        Assert.Contains(metrics.Split('\n'), line => line.StartsWith("service_search_ce_calls_bucket", StringComparison.Ordinal)
+            && line.Contains($"index=\"{index}\"") && line.Contains("method=\"cur\"") && line.Contains("le=\"10\""));
+    }
+
     [Theory]
     [InlineData("cur")]
     [InlineData("adaptive")]

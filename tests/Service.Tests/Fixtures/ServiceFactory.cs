@@ -30,6 +30,8 @@ public class ServiceFactory(params (string Key, string Value)[] settings) : WebA
         builder.UseEnvironment("Testing");
         builder.UseSetting("Models:CacheDirectory", MiniLmFixture.CacheDirectory);
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
+        // In-process requests have no client address, so they would all share one bucket; AdmissionTests turn it on.
+        builder.UseSetting("RateLimit:Enabled", "false");
         foreach (var (key, value) in settings)
             builder.UseSetting(key, value);
         builder.ConfigureTestServices(services => services.PostConfigure<ModelsOptions>(options =>

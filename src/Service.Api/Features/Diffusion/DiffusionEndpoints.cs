@@ -65,12 +65,14 @@ public static class DiffusionEndpoints
             .WithDescription("Few-step sampling with the analytic (Analytic-DPM) or per-dimension (NPR/SN-DPM) optimal reverse variance, or a fixed baseline. format=png returns an image grid.")
             .Produces(StatusCodes.Status200OK, contentType: "image/png")
             .ProducesServiceErrors([.. ProblemTable.BodyErrors, ServiceErrorKind.ValidationFailed, ServiceErrorKind.UnknownModel,
-                ServiceErrorKind.Overloaded, ServiceErrorKind.NotReady, ServiceErrorKind.InferenceFailed]);
+                ServiceErrorKind.Overloaded, ServiceErrorKind.NotReady, ServiceErrorKind.InferenceFailed])
+            .WithRequestTimeout(TimeoutOptions.LongPolicy);
         group.MapGet("/samples/stream", Stream)
             .WithSummary("Draw samples, streaming progress as server-sent events")
             .WithDescription("Events: 'progress' after every step (step, t, s, σ²), 'preview' (x̂₀ as a PNG grid, base64) every preview_every steps for image models, then 'result'. Closing the connection stops sampling.")
             .ProducesServiceErrors(ServiceErrorKind.MalformedRequest, ServiceErrorKind.ValidationFailed, ServiceErrorKind.UnknownModel,
-                ServiceErrorKind.Overloaded, ServiceErrorKind.NotReady);
+                ServiceErrorKind.Overloaded, ServiceErrorKind.NotReady)
+            .WithRequestTimeout(TimeoutOptions.LongPolicy);
         group.MapGet("/models", ListModels).WithSummary("Diffusion models");
         group.MapGet("/models/{name}", GetModel)
             .WithSummary("One diffusion model: schedule, N, variances and its Γ table")
@@ -79,9 +81,10 @@ public static class DiffusionEndpoints
     }
 
     public static async Task<Results<FileContentHttpResult, Ok<DiffusionSamplesResponse>>> Sample(
-        DiffusionSampleRequest request, ModelRegistry registry, IOptions<DiffusionOptions> options, HttpContext http)
+        DiffusionSampleRequest request, ModelRegistry registry, IOptions<DiffusionOptions> options, ApiMetrics metrics, HttpContext http)
     {
         var (model, spec) = Validate(request, registry, options.Value);
+        metrics.SamplingRequested(model.Descriptor.Name, request.Process, request.Steps);
         if (request.Format == "png" && model.ImageShape is null)
             throw InputValidation.Invalid($"Model '{model.Descriptor.Name}' draws {model.Backbone.Dimension}-dimensional vectors, not images; use \"format\": \"json\".", "format");
 
@@ -98,7 +101,7 @@ public static class DiffusionEndpoints
     }
 
     public static async Task<ServerSentEventsResult<object>> Stream(
-        ModelRegistry registry, IOptions<DiffusionOptions> options, HttpContext http,
+        ModelRegistry registry, IOptions<DiffusionOptions> options, ApiMetrics metrics, HttpContext http,
         string? model = null, int count = 16, int steps = 10, string trajectory = "even", string process = "ddpm",
         string variance = "analytic", double eta = 0, int? seed = null,
         [Microsoft.AspNetCore.Mvc.FromQuery(Name = "preview_every")] int previewEvery = 0)
@@ -106,6 +109,7 @@ public static class DiffusionEndpoints
         var (diffusion, spec) = Validate(new DiffusionSampleRequest(model, count, steps, trajectory, process, variance, eta, seed), registry, options.Value);
         if (previewEvery < 0)
             throw InputValidation.Invalid("'preview_every' must be ≥ 0 (0: no previews).", "preview_every");
+        metrics.SamplingRequested(diffusion.Descriptor.Name, process, steps);
 
         var events = Channel.CreateUnbounded<SseItem<object>>(new UnboundedChannelOptions { SingleReader = true });
         var sampling = diffusion.SampleAsync(spec, progress =>

@@ -93,7 +93,8 @@ public static partial class IndexesEndpoints
             .WithDescription("Scores each new item against the k_q anchor queries (k_q cross-encoder calls each), appends its column of R " +
                 "and saves the index file.")
             .ProducesServiceErrors([.. ProblemTable.AdminErrors, .. ProblemTable.BodyErrors, ServiceErrorKind.ValidationFailed,
-                ServiceErrorKind.NotFound, ServiceErrorKind.Conflict, ServiceErrorKind.Overloaded, ServiceErrorKind.NotReady, ServiceErrorKind.InferenceFailed]);
+                ServiceErrorKind.NotFound, ServiceErrorKind.Conflict, ServiceErrorKind.Overloaded, ServiceErrorKind.NotReady, ServiceErrorKind.InferenceFailed])
+            .WithRequestTimeout(TimeoutOptions.LongPolicy);
         group.MapDelete("/{name}/items/{*id}", DeleteItem)
             .WithSummary("Delete an item (admin)")
             .WithDescription("The item stops appearing in searches at once; the index file is saved without it.")
@@ -102,7 +103,8 @@ public static partial class IndexesEndpoints
             .WithSummary("Load the index's file again (admin)")
             .WithDescription("A file that is refused (damaged, truncated, built with other weights) changes nothing: the previous index keeps serving, " +
                 "and GET shows the error.")
-            .ProducesServiceErrors([.. ProblemTable.AdminErrors, ServiceErrorKind.NotFound, ServiceErrorKind.Conflict, ServiceErrorKind.IndexFileRefused]);
+            .ProducesServiceErrors([.. ProblemTable.AdminErrors, ServiceErrorKind.NotFound, ServiceErrorKind.Conflict, ServiceErrorKind.IndexFileRefused])
+            .WithRequestTimeout(TimeoutOptions.LongPolicy);
         return routes;
     }
 

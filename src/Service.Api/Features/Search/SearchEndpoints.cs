@@ -64,7 +64,7 @@ public static class SearchEndpoints
     }
 
     public static async Task<Ok<SearchResponse>> Search(
-        SearchRequest request, IndexCatalog catalog, TextGateway gateway, IOptions<SearchOptions> options, IOptions<LimitsOptions> limits, HttpContext http)
+        SearchRequest request, IndexCatalog catalog, TextGateway gateway, IOptions<SearchOptions> options, IOptions<LimitsOptions> limits, ApiMetrics metrics, HttpContext http)
     {
         var started = Stopwatch.GetTimestamp();
         var search = options.Value;
@@ -111,6 +111,7 @@ public static class SearchEndpoints
             _ => await BaselineSearch.ExhaustiveAsync(serving.Index, scorer, query, request.K, http.RequestAborted),
         };
 
+        metrics.SearchCompleted(name, method, result.CrossEncoderCalls);
         TimingHeaders.Set(http.Response, "ce", result.AnchorScoring);
         TimingHeaders.Set(http.Response, "approx", result.Approximation);
         TimingHeaders.Set(http.Response, "rerank", result.Rerank);

@@ -1,0 +1,84 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Service.Models.Serving;
+using Service.Tests.Fixtures;
+
+namespace Service.Tests.Api;
+
+/// <summary>The admission rules in front of the routes: the per-client rate limit (429) and the request time limit (504).</summary>
+public sealed class AdmissionTests
+{
+    static async Task<JsonElement> Problem(HttpResponseMessage response)
+    {
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+    }
+
+    [Fact]
+    public async Task A_client_over_its_rate_gets_429_with_retry_after_and_other_clients_and_probes_are_not_affected()
+    {
+        using var factory = new ServiceFactory(("RateLimit:Enabled", "true"), ("RateLimit:PermitsPerSecond", "1"), ("RateLimit:Burst", "3"));
+        var client = factory.CreateClient();
+
+        var statuses = new List<HttpStatusCode>();
+        HttpResponseMessage? limited = null;
+        for (var i = 0; i < 6; i++)
+        {
+            var response = await client.GetAsync("/info");
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+                limited = response;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, statuses[0]);
+        Assert.True(statuses.Count(s => s == HttpStatusCode.TooManyRequests) >= 2, string.Join(", ", statuses));
+        Assert.True(int.Parse(limited!.Headers.GetValues("Retry-After").Single()) >= 1);
+        var problem = await Problem(limited);
+        Assert.Equal("urn:service:problem:rate-limited", problem.GetProperty("type").GetString());
+        Assert.Contains("Retry-After", problem.GetProperty("detail").GetString());
+
+        // The probes are never limited; a request with its own API key draws from its own bucket.
+        for (var i = 0; i < 5; i++)
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
+        using var keyed = new HttpRequestMessage(HttpMethod.Get, "/info") { Headers = { { "X-API-Key", "another-client-key-0123" } } };
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(keyed)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_request_past_its_time_limit_gets_504_and_its_sampling_stops()
+    {
+        var cancelled = 0L;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == ModelMetrics.MeterName && instrument.Name == "service.model.sampling.cancelled")
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag is { Key: "model", Value: "mnist-unet" })
+                    Interlocked.Add(ref cancelled, value);
+            }
+        });
+        listener.Start();
+        using var factory = new ServiceFactory(("Timeouts:LongRequestSeconds", "1"));
+        var client = await factory.CreateLoadedClientAsync();
+
+        // 64 UNet samples × 1,000 steps take minutes on a CPU; the 1 s limit stops them.
+        var response = await client.PostAsJsonAsync("/v1/diffusion/samples",
+            new { model = "mnist-unet", count = 64, steps = 1000, variance = "fixed-small", seed = 1, format = "json" });
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        var problem = await Problem(response);
+        Assert.Equal("urn:service:problem:timeout", problem.GetProperty("type").GetString());
+        Assert.Contains("Timeouts:LongRequestSeconds", problem.GetProperty("detail").GetString());
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Interlocked.Read(ref cancelled) == 0 && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        Assert.True(Interlocked.Read(ref cancelled) >= 1, "the sampling job was not cancelled");
+    }
+}

@@ -1,0 +1,38 @@
+using System.Net;
+using System.Net.Http.Json;
+using Service.Tests.Fixtures;
+
+namespace Service.Tests.Api;
+
+/// <summary>The Prometheus endpoint: the series an operator's dashboards and alerts are built on.</summary>
+public sealed class MetricsTests
+{
+    [Fact]
+    public async Task Metrics_show_requests_by_route_and_status_the_model_stages_sampling_steps_and_model_state()
+    {
+        using var factory = new ServiceFactory();
+        var client = await factory.CreateLoadedClientAsync();
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/embed", new { inputs = new[] { "a short sentence", "another one" } })).StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await client.PostAsJsonAsync("/embed", new { inputs = Array.Empty<string>() })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/v1/diffusion/samples", new { model = "gmm-2d", count = 2, steps = 7, format = "json" })).StatusCode);
+
+        var response = await client.GetAsync("/metrics");
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType);
+        var lines = text.Split('\n');
+        bool Has(string metric, params string[] labels) =>
+            lines.Any(line => line.StartsWith(metric, StringComparison.Ordinal) && labels.All(line.Contains));
+        Assert.True(Has("http_server_request_duration_seconds_bucket", "http_route=\"/embed\"", "http_response_status_code=\"200\""), "request duration by route and status");
+        Assert.True(Has("http_server_request_duration_seconds_count", "http_route=\"/embed\"", "http_response_status_code=\"422\""), "422 counted apart");
+        Assert.True(Has("service_model_queue_duration_seconds_bucket", "model=\"all-MiniLM-L6-v2\""), "queue time");
+        Assert.True(Has("service_model_inference_duration_seconds_bucket", "model=\"all-MiniLM-L6-v2\""), "inference time");
+        Assert.True(Has("service_model_batch_size", "model=\"all-MiniLM-L6-v2\""), "batch size");
+        Assert.True(Has("service_model_batch_tokens", "model=\"all-MiniLM-L6-v2\""), "batch tokens");
+        Assert.True(Has("service_model_queue_depth", "model=\"all-MiniLM-L6-v2\""), "queue depth");
+        Assert.True(Has("service_diffusion_steps_bucket", "model=\"gmm-2d\"", "le=\"10\"} 1"), "diffusion steps per request");
+        Assert.True(Has("service_model_state", "model=\"all-MiniLM-L6-v2\"", "state=\"ready\"} 1"), "model load state");
+        Assert.True(Has("service_model_state", "model=\"all-MiniLM-L6-v2\"", "state=\"loading\"} 0"), "model load state set");
+    }
+}
