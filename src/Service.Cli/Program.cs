@@ -12,6 +12,8 @@ public static class CliProgram
         var bench = new Command("bench", "Measure the service against its raw runtime.");
         bench.Subcommands.Add(EmbeddingBenchmarkCommand.Create());
         bench.Subcommands.Add(CurBenchmarkCommand.Create());
+        bench.Subcommands.Add(LoadCommand.Create());
+        bench.Subcommands.Add(FuzzCommand.Create());
         root.Subcommands.Add(bench);
         var diffusion = Diffusion.DiffusionCommand.Create();
         diffusion.Subcommands.Add(Diffusion.GammaCommand.Create());

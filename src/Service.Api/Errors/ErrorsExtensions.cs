@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using Service.Api.Hosting;
@@ -38,8 +39,28 @@ public static class ErrorsExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.Use(LimitRequestBody);
+        app.Use(RequireUtf8);
         return app;
     }
+
+    /// <summary>
+    /// JSON bodies are UTF-8 (RFC 8259 §8.1). Any other declared charset is refused here, because the framework's reader fails
+    /// on an unknown one with an exception that says nothing about the request.
+    /// </summary>
+    static Task RequireUtf8(HttpContext http, RequestDelegate next)
+    {
+        if (MediaTypeHeaderValue.TryParse(http.Request.ContentType, out var type)
+            && type.Charset is { Length: > 0 } charset
+            && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)
+            && !charset.Equals("\"utf-8\"", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ServiceException(ServiceErrorKind.UnsupportedMediaType,
+                $"The body's charset is '{Truncate(charset.ToString())}'; send JSON encoded as UTF-8, with 'Content-Type: application/json' (or '; charset=utf-8').");
+        }
+        return next(http);
+    }
+
+    static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "…";
 
     /// <summary>
     /// Refuses a declared body over the limit before reading it, and caps streamed bodies where the server

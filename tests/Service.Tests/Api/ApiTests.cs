@@ -294,6 +294,21 @@ public sealed class ApiTests(ApiTests.Factory factory) : IClassFixture<ApiTests.
         await AssertProblem(response, HttpStatusCode.UnsupportedMediaType, "unsupported-media-type");
     }
 
+    [Theory]
+    [InlineData("application/json; charset=bogus")]
+    [InlineData("application/json; charset=utf-16")]
+    public async Task A_json_body_in_another_charset_than_utf8_is_415(string contentType)
+    {
+        var client = await factory.CreateLoadedClientAsync();
+        var content = new ByteArrayContent("""{"inputs": "hello"}"""u8.ToArray());
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+
+        var response = await client.PostAsync("/embed", content);
+
+        var problem = await AssertProblem(response, HttpStatusCode.UnsupportedMediaType, "unsupported-media-type");
+        Assert.Contains("UTF-8", problem.GetProperty("detail").GetString());
+    }
+
     [Fact]
     public async Task Unknown_routes_and_methods_are_problems()
     {
