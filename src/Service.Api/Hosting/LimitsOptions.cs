@@ -10,7 +10,7 @@ public sealed class LimitsOptions
     [Range(1, 4096)] public int MaxInputsPerRequest { get; set; } = 64;
     [Range(1, 10_000_000)] public int MaxInputCharacters { get; set; } = 20_000;
     [Range(1024, 1L << 30)] public long MaxRequestBodyBytes { get; set; } = 2 * 1024 * 1024;
-    /// <summary>Inputs admitted at once across all requests (one permit per input); beyond it, 429.</summary>
+    /// <summary>Inputs (or pairs) each model admits at once across all requests (one permit per input); beyond it, 429.</summary>
     [Range(1, 1_000_000)] public int MaxConcurrentInputs { get; set; } = 1024;
     [Range(1, 3600)] public int RetryAfterSeconds { get; set; } = 1;
 }

@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Service.Api.Features.Shared;
 using Service.Tests.Fixtures;
 
 namespace Service.Tests.Api;
@@ -322,18 +323,21 @@ public sealed class ApiTests(ApiTests.Factory factory) : IClassFixture<ApiTests.
     }
 
     [Fact]
-    public async Task No_permits_left_is_429_with_retry_after()
+    public async Task No_permits_left_for_the_model_is_429_with_retry_after_and_other_models_keep_theirs()
     {
         var client = await factory.CreateLoadedClientAsync();
-        var permits = factory.Services.GetRequiredService<System.Threading.RateLimiting.ConcurrencyLimiter>();
-        using (var held = permits.AttemptAcquire(1024))
+        var permits = factory.Services.GetRequiredService<ModelPermits>();
+        using (var other = permits.Admit("some-cross-encoder", 1024))
         {
-            Assert.True(held.IsAcquired);
-
+            Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/embed", new { inputs = "hello" })).StatusCode);
+        }
+        using (var held = permits.Admit("all-MiniLM-L6-v2", 1024))
+        {
             var response = await client.PostAsJsonAsync("/embed", new { inputs = "hello" });
 
-            await AssertProblem(response, HttpStatusCode.TooManyRequests, "overloaded");
+            var problem = await AssertProblem(response, HttpStatusCode.TooManyRequests, "overloaded");
             Assert.Equal("1", response.Headers.RetryAfter?.ToString());
+            Assert.Contains("all-MiniLM-L6-v2", problem.GetProperty("detail").GetString());
         }
 
         var recovered = await client.PostAsJsonAsync("/embed", new { inputs = "hello" });

@@ -30,11 +30,7 @@ public static class ModelsRegistration
             return registry;
         });
         builder.Services.AddHostedService<ModelLoader>();
-        builder.Services.AddSingleton(services => new ConcurrencyLimiter(new ConcurrencyLimiterOptions
-        {
-            PermitLimit = services.GetRequiredService<IOptions<LimitsOptions>>().Value.MaxConcurrentInputs,
-            QueueLimit = 0,
-        }));
+        builder.Services.AddSingleton(services => new ModelPermits(services.GetRequiredService<IOptions<LimitsOptions>>().Value.MaxConcurrentInputs));
         builder.Services.AddSingleton<TextGateway>();
         return builder;
     }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Service.Api.Hosting;
 using Service.Index;
@@ -10,17 +9,17 @@ using Service.Models.Text;
 namespace Service.Api.Features.Shared;
 
 /// <summary>
-/// The request flow every text route shares after validation: find the model → take one permit per input or pair
+/// The request flow every text route shares after validation: find the model → take one of its permits per input or pair
 /// (429 when none) → tokenize, queue and batch inside the model → stage timings into response headers.
 /// </summary>
-public sealed class TextGateway(ModelRegistry registry, ConcurrencyLimiter permits, IOptions<ModelsOptions> models, IOptions<LimitsOptions> limits)
+public sealed class TextGateway(ModelRegistry registry, ModelPermits permits, IOptions<ModelsOptions> models, IOptions<LimitsOptions> limits)
 {
     public async Task<EmbeddingOutput> EmbedAsync(
         HttpContext http, string? model, IReadOnlyList<string> texts, bool truncate = false, bool normalize = true)
     {
         var started = Stopwatch.GetTimestamp();
         var embedder = registry.Get<SentenceEmbeddingModel>(model, SentenceEmbeddingModel.Kind);
-        using var lease = Admit(texts.Count);
+        using var lease = permits.Admit(embedder.Descriptor.Name, texts.Count);
         var output = await embedder.EmbedAsync(texts, truncate, normalize, http.RequestAborted);
         SetTimings(http.Response, output.Timings, started);
         return output;
@@ -31,7 +30,7 @@ public sealed class TextGateway(ModelRegistry registry, ConcurrencyLimiter permi
     {
         var started = Stopwatch.GetTimestamp();
         var reranker = CrossEncoder(model);
-        using var lease = Admit(texts.Count);
+        using var lease = permits.Admit(reranker.Descriptor.Name, texts.Count);
         var output = await reranker.ScoreAsync(query, texts, truncate, http.RequestAborted);
         SetTimings(http.Response, output.Timings, started);
         return output;
@@ -56,47 +55,40 @@ public sealed class TextGateway(ModelRegistry registry, ConcurrencyLimiter permi
     /// Limits:MaxInputsPerRequest items, each admitted like a /rerank request, so a search of any budget holds no more permits
     /// than one request may and competes fairly with the other text routes.
     /// </summary>
-    public ICrossEncoderScorer Scorer(RerankModel model) => new AdmittedScorer(this, new RerankModelScorer(model));
+    public ICrossEncoderScorer Scorer(RerankModel model) => new AdmittedScorer(this, model.Descriptor.Name, new RerankModelScorer(model));
 
     /// <summary>The default embedding model (Models:Default) as a bi-encoder for one request, admitted like <see cref="Scorer"/>.</summary>
-    public ITextEmbedder Embedder() =>
-        new AdmittedEmbedder(this, new SentenceEmbedder(registry.Get<SentenceEmbeddingModel>(null, SentenceEmbeddingModel.Kind)));
+    public ITextEmbedder Embedder()
+    {
+        var model = registry.Get<SentenceEmbeddingModel>(null, SentenceEmbeddingModel.Kind);
+        return new AdmittedEmbedder(this, model.Descriptor.Name, new SentenceEmbedder(model));
+    }
 
-    async Task<T[]> AdmitInPiecesAsync<T>(IReadOnlyList<string> texts, Func<IReadOnlyList<string>, Task<T[]>> run)
+    async Task<T[]> AdmitInPiecesAsync<T>(string model, IReadOnlyList<string> texts, Func<IReadOnlyList<string>, Task<T[]>> run)
     {
         var piece = limits.Value.MaxInputsPerRequest;
         var results = new List<T>(texts.Count);
         for (var start = 0; start < texts.Count; start += piece)
         {
             var slice = texts.Skip(start).Take(piece).ToArray();
-            using var lease = Admit(slice.Length);
+            using var lease = permits.Admit(model, slice.Length);
             results.AddRange(await run(slice));
         }
         return [.. results];
     }
 
-    sealed class AdmittedScorer(TextGateway gateway, ICrossEncoderScorer inner) : ICrossEncoderScorer
+    sealed class AdmittedScorer(TextGateway gateway, string model, ICrossEncoderScorer inner) : ICrossEncoderScorer
     {
         public Task<float[]> ScoreAsync(string query, IReadOnlyList<string> items, CancellationToken cancellationToken) =>
-            gateway.AdmitInPiecesAsync(items, piece => inner.ScoreAsync(query, piece, cancellationToken));
+            gateway.AdmitInPiecesAsync(model, items, piece => inner.ScoreAsync(query, piece, cancellationToken));
     }
 
-    sealed class AdmittedEmbedder(TextGateway gateway, ITextEmbedder inner) : ITextEmbedder
+    sealed class AdmittedEmbedder(TextGateway gateway, string model, ITextEmbedder inner) : ITextEmbedder
     {
         public int Dimensions => inner.Dimensions;
 
         public Task<float[][]> EmbedAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken) =>
-            gateway.AdmitInPiecesAsync(texts, piece => inner.EmbedAsync(piece, cancellationToken));
-    }
-
-    RateLimitLease Admit(int inputs)
-    {
-        var lease = permits.AttemptAcquire(inputs);
-        if (lease.IsAcquired)
-            return lease;
-        lease.Dispose();
-        throw new ServiceException(ServiceErrorKind.Overloaded,
-            "Too many inputs are being processed. Retry after the Retry-After interval or send fewer concurrent inputs.");
+            gateway.AdmitInPiecesAsync(model, texts, piece => inner.EmbedAsync(piece, cancellationToken));
     }
 
     static void SetTimings(HttpResponse response, StageTimings timings, long started)
