@@ -31,7 +31,7 @@ public static class CurEvaluateCommand
 {
     public static Command Create()
     {
-        var dir = new Option<string>("--dir") { Description = "Folder with items.jsonl, queries.jsonl and index.anncur (from `index wordnet` and `index build`).", Required = true };
+        var dir = new Option<string>("--dir") { Description = "Folder with items.jsonl, queries.jsonl and index.anncur (from `index wordnet` and `index build`)." };
         var model = new Option<string>("--model") { DefaultValueFactory = _ => "minilm-cosent-ce" };
         var queries = new Option<int>("--queries") { Description = "Evaluation queries (a fixed sample of queries.jsonl).", DefaultValueFactory = _ => 200 };
         var budgets = new Option<string>("--budgets") { DefaultValueFactory = _ => "50,100,200,500,1000" };
@@ -40,13 +40,19 @@ public static class CurEvaluateCommand
         var results = new Option<string>("--results") { DefaultValueFactory = _ => "docs/results/cur/results.jsonl" };
         var report = new Option<string>("--report") { DefaultValueFactory = _ => "docs/results/cur.md" };
         var maxMinutes = new Option<double>("--max-minutes") { Description = "Stop the exact pass after this many minutes (resume later); 0 = no limit." };
+        var reportOnly = new Option<bool>("--report-only") { Description = "Only regenerate the report and its figures from the results file." };
         var command = new Command("evaluate", "Recall of CUR / adaptive CUR / DE re-rank against the exact CE top-k, per budget (resumable).")
         {
-            dir, model, queries, budgets, splits, rounds, results, report, maxMinutes,
+            dir, model, queries, budgets, splits, rounds, results, report, maxMinutes, reportOnly,
         };
         command.SetAction(async (parse, cancellation) =>
         {
-            var folder = parse.GetValue(dir)!;
+            if (parse.GetValue(reportOnly))
+            {
+                CurReport.Write(parse.GetValue(results)!, parse.GetValue(report)!);
+                return 0;
+            }
+            var folder = parse.GetValue(dir) ?? throw new ArgumentException("--dir is required unless --report-only.");
             var domain = Path.GetFileName(Path.GetFullPath(folder));
             var items = IndexCommands.ReadLines<ItemLine>(Path.Combine(folder, "items.jsonl"));
             var all = IndexCommands.ReadLines<QueryLine>(Path.Combine(folder, "queries.jsonl"));

@@ -20,6 +20,10 @@ public static class CurReport
             var budgets = domain.Select(r => r.Budget).Distinct().Order().ToList();
             text.AppendLine(CultureInfo.InvariantCulture, $"### {domain.Key} ({domain.First().Queries} evaluation queries)");
             text.AppendLine();
+            var figure = $"cur/{domain.Key}-recall.png";
+            CurPlot.Write(domain.Key, [.. domain], Path.Combine(Path.GetDirectoryName(Path.GetFullPath(reportPath))!, figure));
+            text.AppendLine(CultureInfo.InvariantCulture, $"![{domain.Key}: recall against the CE-call budget]({figure})");
+            text.AppendLine();
             foreach (var (label, pick) in new (string, Func<CurEvalRow, double>)[] { ("top-1", r => r.Recall1), ("top-10", r => r.Recall10), ("top-100", r => r.Recall100) })
             {
                 text.AppendLine(CultureInfo.InvariantCulture, $"Recall of the exact cross-encoder {label}, by CE-call budget:");
