@@ -14,7 +14,8 @@ using Spectre.Console;
 namespace Service.Cli.Index;
 
 /// <summary>Recall of one method at one budget, averaged over the evaluation queries.</summary>
-public sealed record CurEvalRow(string Domain, string Method, int Budget, int AnchorItems, int Rerank, int Queries, double Recall1, double Recall10, double Recall100, double MeanCalls);
+/// <param name="Role">"dev" for a domain that chooses the k_i/k_r splits, "test" (or null, in older rows) for a reported one.</param>
+public sealed record CurEvalRow(string Domain, string Method, int Budget, int AnchorItems, int Rerank, int Queries, double Recall1, double Recall10, double Recall100, double MeanCalls, string? Role = null);
 
 /// <summary>
 /// <c>index evaluate</c>: top-k recall of ANNCUR (random anchors, two k_i/k_r splits), adaptive ANNCUR and bi-encoder
@@ -36,6 +37,12 @@ public static class CurEvaluateCommand
         var queries = new Option<int>("--queries") { Description = "Evaluation queries (a fixed sample of queries.jsonl).", DefaultValueFactory = _ => 200 };
         var budgets = new Option<string>("--budgets") { DefaultValueFactory = _ => "50,100,200,500,1000" };
         var splits = new Option<string>("--splits") { Description = "CUR anchor shares k_i/budget to report.", DefaultValueFactory = _ => "0.5,0.8" };
+        var splitsFrom = new Option<string?>("--splits-from")
+        {
+            Description = "Take the two CUR anchor shares with the best mean top-10 recall at budgets ≥ 100 on this dev domain's results instead of --splits.",
+        };
+        var role = new Option<string>("--role") { Description = "dev: this domain chooses the splits for the test domains.", DefaultValueFactory = _ => "test" };
+        role.AcceptOnlyFromAmong("dev", "test");
         var rounds = new Option<int>("--rounds") { Description = "Adaptive rounds.", DefaultValueFactory = _ => 5 };
         var results = new Option<string>("--results") { DefaultValueFactory = _ => "docs/results/cur/results.jsonl" };
         var report = new Option<string>("--report") { DefaultValueFactory = _ => "docs/results/cur.md" };
@@ -43,7 +50,7 @@ public static class CurEvaluateCommand
         var reportOnly = new Option<bool>("--report-only") { Description = "Only regenerate the report and its figures from the results file." };
         var command = new Command("evaluate", "Recall of CUR / adaptive CUR / DE re-rank against the exact CE top-k, per budget (resumable).")
         {
-            dir, model, queries, budgets, splits, rounds, results, report, maxMinutes, reportOnly,
+            dir, model, queries, budgets, splits, splitsFrom, role, rounds, results, report, maxMinutes, reportOnly,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -103,7 +110,10 @@ public static class CurEvaluateCommand
             var embeddings = await ItemEmbeddings.ComputeAsync(index.Snapshot(), embedder, cancellation);
             var rows = new List<CurEvalRow>();
             var budgetList = parse.GetValue(budgets)!.Split(',').Select(int.Parse).Where(b => b < items.Count).ToList();
-            var shares = parse.GetValue(splits)!.Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToList();
+            var shares = parse.GetValue(splitsFrom) is { } dev
+                ? BestShares(parse.GetValue(results)!, dev)
+                : parse.GetValue(splits)!.Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToList();
+            var domainRole = parse.GetValue(role)!;
             foreach (var budget in budgetList)
             {
                 foreach (var share in shares)
@@ -124,7 +134,7 @@ public static class CurEvaluateCommand
             var kept = File.Exists(resultsPath)
                 ? File.ReadLines(resultsPath).Where(l => l.Length > 0 && JsonSerializer.Deserialize<CurEvalRow>(l)!.Domain != domain).ToList()
                 : [];
-            File.WriteAllLines(resultsPath, kept.Concat(rows.Select(r => JsonSerializer.Serialize(r))));
+            File.WriteAllLines(resultsPath, kept.Concat(rows.Select(r => JsonSerializer.Serialize(r with { Role = domainRole }))));
             CurReport.Write(resultsPath, parse.GetValue(report)!);
             foreach (var r in rows)
                 AnsiConsole.MarkupLine(Markup.Escape($"{r.Method} B={r.Budget}: R@1 {r.Recall1:F3} R@10 {r.Recall10:F3} R@100 {r.Recall100:F3} ({r.MeanCalls:F0} calls)"));
@@ -155,6 +165,24 @@ public static class CurEvaluateCommand
 
         static double Recall(List<string> found, string[] truth, int k) =>
             found.Take(k).Intersect(truth.Take(k)).Count() / (double)Math.Min(k, truth.Length);
+    }
+
+    /// <summary>
+    /// The two anchor shares k_i/B whose CUR rows have the best mean top-10 recall over budgets ≥ 100 on a dev domain:
+    /// the split is chosen where it is not reported, as the protocol asks.
+    /// </summary>
+    static List<double> BestShares(string resultsPath, string devDomain)
+    {
+        var rows = File.ReadLines(resultsPath).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<CurEvalRow>(l)!)
+            .Where(r => r.Domain == devDomain && r.Role == "dev" && r.Method.StartsWith("cur (", StringComparison.Ordinal) && r.Budget >= 100)
+            .ToList();
+        if (rows.Count == 0)
+            throw new ArgumentException($"No dev rows of domain '{devDomain}' in {resultsPath}; run `index evaluate --role dev` on it first.");
+        return [.. rows.GroupBy(r => Math.Round(r.AnchorItems / (double)r.Budget, 1))
+            .OrderByDescending(g => g.Average(r => r.Recall10))
+            .Take(2)
+            .Select(g => g.Key)
+            .Order()];
     }
 
     static SentenceEmbeddingModel LoadEmbedder()

@@ -18,7 +18,8 @@ public static class CurReport
         foreach (var domain in rows.GroupBy(r => r.Domain))
         {
             var budgets = domain.Select(r => r.Budget).Distinct().Order().ToList();
-            text.AppendLine(CultureInfo.InvariantCulture, $"### {domain.Key} ({domain.First().Queries} evaluation queries)");
+            var role = domain.First().Role == "dev" ? "dev domain: chooses the CUR anchor shares of the test domains" : "held-out test domain";
+            text.AppendLine(CultureInfo.InvariantCulture, $"### {domain.Key} ({role}; {domain.First().Queries} evaluation queries)");
             text.AppendLine();
             var figure = $"cur/{domain.Key}-recall.png";
             CurPlot.Write(domain.Key, [.. domain], Path.Combine(Path.GetDirectoryName(Path.GetFullPath(reportPath))!, figure));
