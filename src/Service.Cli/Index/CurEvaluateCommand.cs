@@ -171,7 +171,7 @@ public static class CurEvaluateCommand
     /// The two anchor shares k_i/B whose CUR rows have the best mean top-10 recall over budgets ≥ 100 on a dev domain:
     /// the split is chosen where it is not reported, as the protocol asks.
     /// </summary>
-    static List<double> BestShares(string resultsPath, string devDomain)
+    public static List<double> BestShares(string resultsPath, string devDomain)
     {
         var rows = File.ReadLines(resultsPath).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<CurEvalRow>(l)!)
             .Where(r => r.Domain == devDomain && r.Role == "dev" && r.Method.StartsWith("cur (", StringComparison.Ordinal) && r.Budget >= 100)
