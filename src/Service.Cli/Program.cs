@@ -14,6 +14,7 @@ public static class CliProgram
         bench.Subcommands.Add(CurBenchmarkCommand.Create());
         bench.Subcommands.Add(LoadCommand.Create());
         bench.Subcommands.Add(FuzzCommand.Create());
+        bench.Subcommands.Add(SamplingBenchmarkCommand.Create());
         root.Subcommands.Add(bench);
         var diffusion = Diffusion.DiffusionCommand.Create();
         diffusion.Subcommands.Add(Diffusion.GammaCommand.Create());
