@@ -15,6 +15,8 @@ public static class CliProgram
         bench.Subcommands.Add(LoadCommand.Create());
         bench.Subcommands.Add(FuzzCommand.Create());
         bench.Subcommands.Add(SamplingBenchmarkCommand.Create());
+        bench.Subcommands.Add(IndexBuildBenchmarkCommand.Create());
+        bench.Subcommands.Add(SearchLatencyBenchmarkCommand.Create());
         root.Subcommands.Add(bench);
         var diffusion = Diffusion.DiffusionCommand.Create();
         diffusion.Subcommands.Add(Diffusion.GammaCommand.Create());

@@ -14,4 +14,32 @@ public sealed record BatchingLimits(
     int MaxBatchSequences = 64,
     int QueueCapacity = 256,
     double MaxPaddingFraction = 0.2,
-    int MinCallSequences = 8);
+    int MinCallSequences = 8)
+{
+    /// <summary>
+    /// The model calls of one batch: consecutive runs of the length-sorted rows whose padded size (rows × longest) fits
+    /// <see cref="MaxBatchTokens"/> and, past <see cref="MinCallSequences"/> rows, waste at most <see cref="MaxPaddingFraction"/>
+    /// on padding.
+    /// </summary>
+    /// <param name="sortedLengths">Token counts of the rows, ascending.</param>
+    public IEnumerable<Range> ModelCalls(IReadOnlyList<int> sortedLengths)
+    {
+        var start = 0;
+        while (start < sortedLengths.Count)
+        {
+            var end = start + 1;
+            var real = sortedLengths[start];
+            while (end < sortedLengths.Count && end - start < MaxBatchSequences)
+            {
+                var padded = (end - start + 1) * sortedLengths[end];
+                var waste = 1 - (double)(real + sortedLengths[end]) / padded;
+                if (padded > MaxBatchTokens || (end - start >= MinCallSequences && waste > MaxPaddingFraction))
+                    break;
+                real += sortedLengths[end];
+                end++;
+            }
+            yield return start..end;
+            start = end;
+        }
+    }
+}

@@ -108,8 +108,9 @@ public sealed class BatchingWorker : IDisposable
         var outputs = batch.ToDictionary(job => job, job => new float[job.Sequences.Count][]);
         try
         {
-            foreach (var chunk in Chunk(rows))
+            foreach (var call in limits.ModelCalls(rows.Select(row => row.Ids.Length).ToArray()))
             {
+                var chunk = rows[call];
                 var output = new float[chunk.Length * model.OutputSize]; // [B, OutputSize]
                 var types = chunk.All(row => row.Types is null) ? null : chunk.Select(row => row.Types ?? new int[row.Ids.Length]).ToArray();
                 model.Run(chunk.Select(row => row.Ids).ToArray(), types, output);
@@ -134,31 +135,6 @@ public sealed class BatchingWorker : IDisposable
             var queued = Stopwatch.GetElapsedTime(job.EnqueuedAt, started);
             ModelMetrics.QueueSeconds.Record(queued.TotalSeconds, modelTag);
             job.Completion.TrySetResult(new JobResult(outputs[job], new JobTimings(queued, inference, rows.Length)));
-        }
-    }
-
-    /// <summary>
-    /// Consecutive runs of the length-sorted rows whose padded size (rows × longest) fits the token budget
-    /// and, past a few rows, wastes at most <see cref="BatchingLimits.MaxPaddingFraction"/> on padding.
-    /// </summary>
-    IEnumerable<(Job Job, int Index, int[] Ids, int[]? Types)[]> Chunk((Job Job, int Index, int[] Ids, int[]? Types)[] rows)
-    {
-        var start = 0;
-        while (start < rows.Length)
-        {
-            var end = start + 1;
-            var real = rows[start].Ids.Length;
-            while (end < rows.Length && end - start < limits.MaxBatchSequences)
-            {
-                var padded = (end - start + 1) * rows[end].Ids.Length;
-                var waste = 1 - (double)(real + rows[end].Ids.Length) / padded;
-                if (padded > limits.MaxBatchTokens || (end - start >= limits.MinCallSequences && waste > limits.MaxPaddingFraction))
-                    break;
-                real += rows[end].Ids.Length;
-                end++;
-            }
-            yield return rows[start..end];
-            start = end;
         }
     }
 
