@@ -49,6 +49,7 @@ public static partial class TorchRuntime
                 Status = "not needed";
             }
 
+            GlibcMalloc.KeepFreedMemory();
             try
             {
                 LoadBackend();
