@@ -176,7 +176,7 @@ public static class EvaluationReport
         text.AppendLine("### Sampling throughput on this machine (images/s: 1,000 samples, batches of 250, whole cell wall time)");
         text.AppendLine();
         text.AppendLine("These are the evaluation's own cells, run in the background while other work shared the 2 cores; the quiet-machine");
-        text.AppendLine("figure is in docs/benchmarks.md (`bench sampling`: 57.2 images/s at K = 10 and 5.7 at K = 100, Analytic-DDPM).");
+        text.AppendLine("measurement is `bench sampling` in docs/benchmarks.md.");
         text.AppendLine();
         text.AppendLine("| process, variance | K = 10 | K = 100 | K = 1000 |");
         text.AppendLine("|---|---|---|---|");
