@@ -5,7 +5,8 @@
 #   3. held-out test domain verb.motion (1,411 items, the committed demo index) with the same shares.
 # Every stage skips what is done: `index build` resumes from its .partial checkpoint and the exact cross-encoder pass
 # of `index evaluate` is cached per query, so the script is safe to re-run after an interruption. On 2 cores the
-# cross-encoder scores about 190 pairs/s: stage 1 is ~0.55 M calls, stage 2 ~1.1 M (R) + ~2.2 M (exact).
+# cross-encoder scores about 280 pairs/s on a quiet machine (bench index-build): stage 1 is ~0.55 M calls, stage 2
+# ~1.1 M (R) + ~2.2 M (exact), about 4 hours in all.
 # Usage: scripts/evaluate-cur.sh [MAX_MINUTES]   (stop the exact passes after MAX_MINUTES each; default no limit)
 # Logs: data/cur/logs/<domain>-{build,evaluate}.log
 set -euo pipefail
@@ -13,10 +14,10 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 max_minutes="${1:-0}"
 [[ -f data/wordnet/items.jsonl ]] || { dotnet run --project src/Service.Cli -- data wordnet; dotnet run --project src/Service.Cli -- data wordnet-benchmark; }
-# A copy of the CLI build, so rebuilding the tree cannot disturb a long run.
+# A copy of the CLI's Release build, so rebuilding the tree cannot disturb a long run.
 if [[ ! -f data/cur-cli/service-cli.dll ]]; then
-  dotnet build src/Service.Cli
-  rm -rf data/cur-cli && cp -r src/Service.Cli/bin/Debug/net10.0 data/cur-cli
+  dotnet build src/Service.Cli -c Release
+  rm -rf data/cur-cli && cp -r src/Service.Cli/bin/Release/net10.0 data/cur-cli
 fi
 cli=(dotnet data/cur-cli/service-cli.dll index)
 mkdir -p data/cur/logs
