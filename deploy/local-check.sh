@@ -94,6 +94,7 @@ env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/home/app LANG=C.UTF-8 \
   ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_HTTP_PORTS="$port" ASPNETCORE_CONTENTROOT="$contentroot" \
   Models__CacheDirectory="$vol/cache/models" Indexes__Directory="$vol/indexes" XDG_DATA_HOME="$vol/cache/xdg" TMPDIR="$vol/tmp" \
   Models__Device="$device" DOTNET_RUNNING_IN_CONTAINER=true \
+  MALLOC_MMAP_THRESHOLD_=1000000000 MALLOC_TRIM_THRESHOLD_=1000000000 MALLOC_TOP_PAD_=500000000 \
   setpriv --reuid "$uid" --regid "$uid" --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all \
   dotnet "$app/Service.Api.dll" > "$log" 2>&1 &
 pid=$!
