@@ -110,8 +110,10 @@ curl -si "$url/healthz"; echo
 curl -si "$url/readyz" | head -c 600; echo
 ready=0
 for _ in $(seq 300); do
-  if curl -sf -o /dev/null "$url/readyz"; then ready=1; break; fi
-  curl -s "$url/readyz" | grep -q '(loading)' || break   # nothing left loading: some model failed for good
+  # One request per poll: two could straddle the moment the last model turns ready.
+  answer="$(curl -s -w '\n%{http_code}' "$url/readyz")"
+  if [[ "${answer##*$'\n'}" == 200 ]]; then ready=1; break; fi
+  grep -q '(loading)' <<< "$answer" || break   # nothing left loading: some model failed for good
   sleep 0.5
 done
 if [[ $ready == 1 ]]; then echo "/readyz 200 after $(elapsed) s"; else echo "/readyz still 503 after $(elapsed) s: a model failed to load"; fi
