@@ -72,7 +72,7 @@ public static class CurBenchmarkCommand
             select.Add(t2 - t1);
         }
         double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
-        double P95(List<double> v) => v.Order().ElementAt((int)Math.Ceiling(0.95 * v.Count) - 1);
+        double P95(List<double> v) => BenchmarkReport.Percentile(v, 95);
         var rBytes = (long)kq * n * sizeof(float);
         var eBytes = (long)ki * n * sizeof(float);
         var rss = Process.GetCurrentProcess().WorkingSet64;

@@ -11,6 +11,7 @@ using Service.Models.ModelFiles;
 using Service.Models.Runtime;
 using Service.Models.Text;
 using Spectre.Console;
+using static Service.Cli.Benchmarks.BenchmarkReport;
 
 namespace Service.Cli.Benchmarks;
 
@@ -152,12 +153,6 @@ public static class EmbeddingBenchmarkCommand
 
     static string Report(Settings settings, List<Pass> raw, List<Pass> rawSorted, List<Pass> service)
     {
-        static double Median(IEnumerable<double> values)
-        {
-            var sorted = values.Order().ToArray();
-            return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-        }
-
         var rawRate = Median(raw.Select(p => p.SentencesPerSecond));
         var sortedRate = Median(rawSorted.Select(p => p.SentencesPerSecond));
         var serviceRate = Median(service.Select(p => p.SentencesPerSecond));

@@ -94,8 +94,8 @@ sealed class LoadStatistics(string route)
         if (values.Count == 0)
             return new LatencySummary(0, 0, 0, 0, 0);
         var sorted = values.Order().ToArray();
-        double At(double p) => sorted[Math.Max(0, (int)Math.Ceiling(p * sorted.Length) - 1)]; // nearest rank
-        return new LatencySummary(sorted.Length, At(0.5), At(0.9), At(0.99), sorted[^1]);
+        return new LatencySummary(sorted.Length, BenchmarkReport.PercentileOfSorted(sorted, 50), BenchmarkReport.PercentileOfSorted(sorted, 90),
+            BenchmarkReport.PercentileOfSorted(sorted, 99), sorted[^1]);
     }
 }
 

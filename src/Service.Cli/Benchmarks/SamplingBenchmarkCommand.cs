@@ -5,6 +5,7 @@ using Service.Models.Diffusion;
 using Service.Models.Diffusion.Serving;
 using Service.Models.Diffusion.Unet;
 using Spectre.Console;
+using static Service.Cli.Benchmarks.BenchmarkReport;
 using static TorchSharp.torch;
 
 namespace Service.Cli.Benchmarks;
@@ -82,11 +83,5 @@ public static class SamplingBenchmarkCommand
             DiffusionSampler.Sample(model, settings, x, x, random);
             return count / watch.Elapsed.TotalSeconds;
         }
-    }
-
-    static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 }

@@ -3,9 +3,6 @@ using System.Diagnostics;
 using Service.Api.Hosting;
 using Service.Cli.Index;
 using Service.Index;
-using Service.Models.Runtime;
-using Service.Models.Serving;
-using Service.Models.Text;
 using Spectre.Console;
 using static Service.Cli.Benchmarks.BenchmarkReport;
 
@@ -100,7 +97,7 @@ public static class SearchLatencyBenchmarkCommand
         var rounds = Math.Min(search.AdaptiveRounds, anchorItems);
 
         // de-rerank's item embeddings are index setup in the service too, so they are computed here, untimed.
-        using var embedderModel = settings.Methods.Contains("de-rerank") ? LoadEmbedder() : null;
+        using var embedderModel = settings.Methods.Contains("de-rerank") ? IndexCommands.LoadEmbedder() : null;
         var embedder = embedderModel is null ? null : new SentenceEmbedder(embedderModel);
         var embeddings = embedder is null ? null : await ItemEmbeddings.ComputeAsync(index.Snapshot(), embedder, cancellation);
 
@@ -160,12 +157,6 @@ public static class SearchLatencyBenchmarkCommand
     {
         var values = milliseconds.ToList();
         return $"{Format(Median(values), "0.00")} / {Format(Percentile(values, 95), "0.00")}";
-    }
-
-    static SentenceEmbeddingModel LoadEmbedder()
-    {
-        var (_, load) = SentenceEmbeddingModel.MiniLm(new ModelsOptions().ResolvedCacheDirectory, new ExecutionDevice(ExecutionDevice.Cpu), new BatchingLimits());
-        return load();
     }
 
     static string Summary(Settings settings, AnchorIndex index, int anchorItems, int rounds)

@@ -2,13 +2,8 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.Json;
-using Service.Api.Hosting;
 using Service.Index;
-using Service.Models.Runtime;
-using Service.Models.Serving;
-using Service.Models.Text;
 using Spectre.Console;
 
 namespace Service.Cli.Index;
@@ -105,7 +100,7 @@ public static class CurEvaluateCommand
             var position = texts.Select((t, i) => (t, i)).GroupBy(x => x.t).ToDictionary(g => g.Key, g => g.First().i);
 
             // 2. The methods, scored from the cache.
-            using var embedderModel = LoadEmbedder();
+            using var embedderModel = IndexCommands.LoadEmbedder();
             var embedder = new SentenceEmbedder(embedderModel);
             var embeddings = await ItemEmbeddings.ComputeAsync(index.Snapshot(), embedder, cancellation);
             var rows = new List<CurEvalRow>();
@@ -131,10 +126,8 @@ public static class CurEvaluateCommand
             }
             var resultsPath = parse.GetValue(results)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(resultsPath))!);
-            var kept = File.Exists(resultsPath)
-                ? File.ReadLines(resultsPath).Where(l => l.Length > 0 && JsonSerializer.Deserialize<CurEvalRow>(l)!.Domain != domain).ToList()
-                : [];
-            File.WriteAllLines(resultsPath, kept.Concat(rows.Select(r => JsonSerializer.Serialize(r with { Role = domainRole }))));
+            var kept = File.Exists(resultsPath) ? CurReport.ReadRows(resultsPath).Where(r => r.Domain != domain).ToList() : [];
+            File.WriteAllLines(resultsPath, kept.Concat(rows.Select(r => r with { Role = domainRole })).Select(r => JsonSerializer.Serialize(r)));
             CurReport.Write(resultsPath, parse.GetValue(report)!);
             foreach (var r in rows)
                 AnsiConsole.MarkupLine(Markup.Escape($"{r.Method} B={r.Budget}: R@1 {r.Recall1:F3} R@10 {r.Recall10:F3} R@100 {r.Recall100:F3} ({r.MeanCalls:F0} calls)"));
@@ -173,7 +166,7 @@ public static class CurEvaluateCommand
     /// </summary>
     public static List<double> BestShares(string resultsPath, string devDomain)
     {
-        var rows = File.ReadLines(resultsPath).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<CurEvalRow>(l)!)
+        var rows = CurReport.ReadRows(resultsPath)
             .Where(r => r.Domain == devDomain && r.Role == "dev" && r.Method.StartsWith("cur (", StringComparison.Ordinal) && r.Budget >= 100)
             .ToList();
         if (rows.Count == 0)
@@ -183,12 +176,6 @@ public static class CurEvaluateCommand
             .Take(2)
             .Select(g => g.Key)
             .Order()];
-    }
-
-    static SentenceEmbeddingModel LoadEmbedder()
-    {
-        var (_, load) = SentenceEmbeddingModel.MiniLm(new ModelsOptions().ResolvedCacheDirectory, new ExecutionDevice(ExecutionDevice.Cpu), new BatchingLimits());
-        return load();
     }
 
     static string Sanitize(string id) => string.Concat(id.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '_'));

@@ -180,4 +180,11 @@ public static class IndexCommands
         var (_, load) = RerankModel.MiniLmAdapter(name, new ModelsOptions().ResolvedCacheDirectory, new ExecutionDevice(ExecutionDevice.Cpu), new BatchingLimits());
         return load(path);
     }
+
+    /// <summary>The base MiniLM bi-encoder (the service's default embedding model) on the CPU, through its batching worker.</summary>
+    public static SentenceEmbeddingModel LoadEmbedder()
+    {
+        var (_, load) = SentenceEmbeddingModel.MiniLm(new ModelsOptions().ResolvedCacheDirectory, new ExecutionDevice(ExecutionDevice.Cpu), new BatchingLimits());
+        return load();
+    }
 }
