@@ -1,10 +1,8 @@
-using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Service.Api.Hosting;
-using Service.Models.Serving;
 using Service.Tests.Fixtures;
 
 namespace Service.Tests.Api;
@@ -78,22 +76,7 @@ public sealed class ServiceLifecycleTests
     {
         await using var factory = new ServiceFactory();
         var client = await factory.CreateLoadedClientAsync();
-        var dropped = 0L;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == ModelMetrics.MeterName && instrument.Name == "service.model.jobs.dropped")
-                l.EnableMeasurementEvents(instrument);
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            foreach (var tag in tags)
-            {
-                if (tag is { Key: "model", Value: "all-MiniLM-L6-v2" })
-                    Interlocked.Add(ref dropped, value);
-            }
-        });
-        listener.Start();
+        using var dropped = new ModelCounter("service.model.jobs.dropped", "all-MiniLM-L6-v2");
 
         // A long request keeps the worker busy so the second one is still queued when its client leaves.
         var busy = client.PostAsJsonAsync("/embed", new { inputs = Enumerable.Repeat(string.Join(' ', Enumerable.Repeat("guitar music", 120)), 64) });
@@ -105,7 +88,7 @@ public sealed class ServiceLifecycleTests
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
         Assert.Equal(HttpStatusCode.OK, (await busy).StatusCode);
-        Assert.Equal(1, Interlocked.Read(ref dropped));
+        Assert.Equal(1, dropped.Total);
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/embed", new { inputs = "still serving" })).StatusCode);
     }
 }
