@@ -1,9 +1,15 @@
+using Microsoft.AspNetCore.Mvc;
 using Service.Models.Errors;
 
 namespace Service.Api.Errors;
 
 /// <summary>One row of the error table: the HTTP status, a stable RFC 9457 problem type and its title.</summary>
-public sealed record ProblemKind(int Status, string Type, string Title);
+public sealed record ProblemKind(int Status, string Type, string Title)
+{
+    /// <summary>The RFC 9457 body of this problem for one request.</summary>
+    public ProblemDetails ToProblem(string detail, HttpRequest request) =>
+        new() { Status = Status, Type = Type, Title = Title, Detail = detail, Instance = request.Path };
+}
 
 /// <summary>
 /// The one place that maps service errors to HTTP. The exception handler writes problems from it and the

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Service.Api.Hosting;
 using Service.Models.Errors;
@@ -29,14 +28,8 @@ internal sealed class ServiceExceptionHandler(
         if (kind.Status >= 500 && error?.Kind != ServiceErrorKind.NotReady)
             logger.LogError(exception, "Request failed with {Status} {ProblemType}", kind.Status, kind.Type);
 
-        var problem = new ProblemDetails
-        {
-            Status = kind.Status,
-            Type = kind.Type,
-            Title = kind.Title,
-            Detail = error?.Message ?? "The server failed unexpectedly. Retry later; if it persists, report it with the trace id.",
-            Instance = http.Request.Path,
-        };
+        var problem = kind.ToProblem(
+            error?.Message ?? "The server failed unexpectedly. Retry later; if it persists, report it with the trace id.", http.Request);
         foreach (var (key, value) in error?.Extensions ?? new Dictionary<string, object?>())
             problem.Extensions[key] = value;
 

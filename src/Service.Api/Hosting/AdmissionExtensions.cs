@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Timeouts;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using Service.Api.Errors;
@@ -80,15 +79,10 @@ public static class AdmissionExtensions
         var kind = ProblemTable.For(ServiceErrorKind.RateLimited);
         http.Response.StatusCode = kind.Status;
         http.Response.Headers.RetryAfter = retryAfter.ToString();
-        var problem = new ProblemDetails
-        {
-            Status = kind.Status,
-            Type = kind.Type,
-            Title = kind.Title,
-            Detail = $"This client (its {AdminOptions.KeyHeader}, else its IP address) may send {settings.PermitsPerSecond} requests per second, " +
-                $"{settings.Burst} at once. Wait {retryAfter} s (Retry-After) and spread requests out, or batch several inputs per request.",
-            Instance = http.Request.Path,
-        };
+        var problem = kind.ToProblem(
+            $"This client (its {AdminOptions.KeyHeader}, else its IP address) may send {settings.PermitsPerSecond} requests per second, " +
+            $"{settings.Burst} at once. Wait {retryAfter} s (Retry-After) and spread requests out, or batch several inputs per request.",
+            http.Request);
         await http.RequestServices.GetRequiredService<IProblemDetailsService>()
             .TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem });
     }
