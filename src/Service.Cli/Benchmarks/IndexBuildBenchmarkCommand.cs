@@ -2,13 +2,10 @@ using System.CommandLine;
 using System.Diagnostics;
 using Service.Api.Hosting;
 using Service.Cli.Index;
-using Service.Cli.Text;
 using Service.Index;
-using Service.Models.ModelFiles;
 using Service.Models.Runtime;
 using Service.Models.Serving;
 using Service.Models.Text;
-using Service.Models.Text.Adapters;
 using Service.Models.Text.Torch;
 using Spectre.Console;
 using static Service.Cli.Benchmarks.BenchmarkReport;
@@ -78,7 +75,7 @@ public static class IndexBuildBenchmarkCommand
         var scorer = new RerankModelScorer(crossEncoder);
         var builder = new AnchorIndexBuilder(scorer);
         var request = scorer.BuildRequest(anchorList, itemList, ScoreType.Float16); // index build's default --dtype
-        var (raw, tokenizer) = LoadRaw(settings.Model);
+        var (raw, tokenizer, _) = RerankModel.LoadAdapted(IndexCommands.AdapterPath(settings.Model), new ModelsOptions().ResolvedCacheDirectory, new ExecutionDevice(ExecutionDevice.Cpu));
         using var rawModel = raw;
         var limits = new BatchingLimits(); // as LoadCrossEncoder gives the worker
         var calls = PlanCalls(anchorList, itemList, builder.ShardSize, tokenizer, limits);
@@ -128,17 +125,6 @@ public static class IndexBuildBenchmarkCommand
     {
         var snapshot = index.Snapshot();
         return [.. Enumerable.Range(0, snapshot.Count).Select(i => new IndexItem(snapshot.Id(i), snapshot.Text(i)))];
-    }
-
-    /// <summary>The session <see cref="RerankModel.MiniLmAdapter"/> puts behind its worker, built the same way, and its tokenizer.</summary>
-    static (CrossEncoderModel Model, TextTokenizer Tokenizer) LoadRaw(string name)
-    {
-        var root = DataCommands.FindRepositoryRoot(Directory.GetCurrentDirectory()) ?? Directory.GetCurrentDirectory();
-        var path = Path.Combine(root, "models", "text", name, "adapter.safetensors");
-        var adapted = AdaptedMiniLm.Load(path, TextAdapter.CrossEncoder, new ModelsOptions().ResolvedCacheDirectory);
-        var tokenizer = TextTokenizer.FromVocabulary(adapted.VocabPath, MiniLmPackage.MaxTokens);
-        var model = new CrossEncoderModel(adapted.ModelPath, new ExecutionDevice(ExecutionDevice.Cpu), adapted.Initializers, adapted.Adapter.HeadWeight!, adapted.Adapter.HeadBias);
-        return (model, tokenizer);
     }
 
     /// <summary>

@@ -175,10 +175,15 @@ public static class IndexCommands
     /// <summary>A configured cross-encoder adapter (appsettings Models:Adapters) on the CPU, through its batching worker.</summary>
     public static RerankModel LoadCrossEncoder(string name)
     {
-        var root = DataCommands.FindRepositoryRoot(Directory.GetCurrentDirectory()) ?? Directory.GetCurrentDirectory();
-        var path = Path.Combine(root, "models", "text", name, "adapter.safetensors");
         var (_, load) = RerankModel.MiniLmAdapter(name, new ModelsOptions().ResolvedCacheDirectory, new ExecutionDevice(ExecutionDevice.Cpu), new BatchingLimits());
-        return load(path);
+        return load(AdapterPath(name));
+    }
+
+    /// <summary>models/text/&lt;name&gt;/adapter.safetensors of the repository the CLI runs in (else of the current directory).</summary>
+    public static string AdapterPath(string name)
+    {
+        var root = DataCommands.FindRepositoryRoot(Directory.GetCurrentDirectory()) ?? Directory.GetCurrentDirectory();
+        return Path.Combine(root, "models", "text", name, "adapter.safetensors");
     }
 
     /// <summary>The base MiniLM bi-encoder (the service's default embedding model) on the CPU, through its batching worker.</summary>

@@ -35,11 +35,19 @@ public sealed class RerankModel(ModelDescriptor descriptor, TextTokenizer tokeni
         var descriptor = new ModelDescriptor(name, Kind, 1, MiniLmPackage.MaxTokens, device.Name);
         return (descriptor, adapterPath =>
         {
-            var adapted = AdaptedMiniLm.Load(adapterPath, TextAdapter.CrossEncoder, cacheDirectory);
-            var tokenizer = TextTokenizer.FromVocabulary(adapted.VocabPath, MiniLmPackage.MaxTokens);
-            var model = new CrossEncoderModel(adapted.ModelPath, device, adapted.Initializers, adapted.Adapter.HeadWeight!, adapted.Adapter.HeadBias);
-            return new RerankModel(descriptor, tokenizer, new BatchingWorker(name, model, limits), adapted.AdapterSha256);
+            var (model, tokenizer, weightsSha256) = LoadAdapted(adapterPath, cacheDirectory, device);
+            return new RerankModel(descriptor, tokenizer, new BatchingWorker(name, model, limits), weightsSha256);
         });
+    }
+
+    /// <summary>The ONNX Runtime session and tokenizer <see cref="MiniLmAdapter"/> puts behind its worker, and the adapter's hash.</summary>
+    public static (CrossEncoderModel Model, TextTokenizer Tokenizer, string WeightsSha256) LoadAdapted(
+        string adapterPath, string cacheDirectory, ExecutionDevice device)
+    {
+        var adapted = AdaptedMiniLm.Load(adapterPath, TextAdapter.CrossEncoder, cacheDirectory);
+        var tokenizer = TextTokenizer.FromVocabulary(adapted.VocabPath, MiniLmPackage.MaxTokens);
+        var model = new CrossEncoderModel(adapted.ModelPath, device, adapted.Initializers, adapted.Adapter.HeadWeight!, adapted.Adapter.HeadBias);
+        return (model, tokenizer, adapted.AdapterSha256);
     }
 
     /// <summary>
