@@ -14,8 +14,8 @@ export MALLOC_MMAP_THRESHOLD_=1000000000 MALLOC_TRIM_THRESHOLD_=1000000000 MALLO
 export DOTNET_GCRetainVM=1
 scripts/fetch-mnist.sh
 if [[ ! -f data/diffusion/cli-eval/service-cli.dll ]]; then
-  dotnet build src/Service.Cli
-  mkdir -p data/diffusion && cp -r src/Service.Cli/bin/Debug/net10.0 data/diffusion/cli-eval
+  dotnet build src/Service.Cli -c Release
+  mkdir -p data/diffusion && cp -r src/Service.Cli/bin/Release/net10.0 data/diffusion/cli-eval
 fi
 cli=(dotnet data/diffusion/cli-eval/service-cli.dll diffusion)
 mkdir -p data/diffusion/logs
