@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The ANNCUR evaluation of docs/results/cur.md on WordNet domains, resumable stage by stage:
-#   1. dev domain verb.contact (2,198 items): chooses the CUR anchor shares k_i/B (--role dev, six shares);
-#   2. held-out test domain noun.animal+noun.state (11,057 items, k_q = 100) with the two shares chosen on dev;
-#   3. held-out test domain verb.motion (1,411 items, the committed demo index) with the same shares.
+#   1. dev domain verb.contact (2,198 items, 100 queries): chooses the CUR anchor shares k_i/B (--role dev, six shares);
+#   2. held-out test domain noun.animal+noun.state (11,057 items, k_q = 100, 200 queries) with the two shares chosen on dev;
+#   3. held-out test domain verb.motion (1,411 items, the committed demo index, 200 queries) with the same shares.
 # Every stage skips what is done: `index build` resumes from its .partial checkpoint and the exact cross-encoder pass
 # of `index evaluate` is cached per query, so the script is safe to re-run after an interruption. On 2 cores the
-# cross-encoder scores about 280 pairs/s on a quiet machine (bench index-build): stage 1 is ~0.55 M calls, stage 2
-# ~1.1 M (R) + ~2.2 M (exact), about 4 hours in all.
+# cross-encoder scores about 280 pairs/s on a quiet machine (bench index-build): stage 1 is ~0.33 M calls, stage 2
+# ~1.1 M (R) + ~2.2 M (exact), about 3.5 hours in all.
 # Usage: scripts/evaluate-cur.sh [MAX_MINUTES]   (stop the exact passes after MAX_MINUTES each; default no limit)
 # Logs: data/cur/logs/<domain>-{build,evaluate}.log
 set -euo pipefail
@@ -23,9 +23,9 @@ cli=(dotnet data/cur-cli/service-cli.dll index)
 mkdir -p data/cur/logs
 budgets=50,100,200,500,1000
 
-# stage DOMAINS ANCHORS ROLE SPLIT-ARGS...: items and queries, R, then the recall evaluation of one domain.
+# stage DOMAINS ANCHORS ROLE QUERIES SPLIT-ARGS...: items and queries, R, then the recall evaluation of one domain.
 stage() {
-  local domains="$1" anchors="$2" role="$3"; shift 3
+  local domains="$1" anchors="$2" role="$3" queries="$4"; shift 4
   local dir="data/cur/$domains"
   [[ -f "$dir/items.jsonl" ]] || "${cli[@]}" wordnet --domains "${domains//+/,}" --anchors "$anchors" --out "$dir"
   if [[ ! -f "$dir/index.anncur" ]]; then
@@ -33,11 +33,11 @@ stage() {
       >> "data/cur/logs/$domains-build.log" 2>&1
     grep -a "CE calls in" "data/cur/logs/$domains-build.log" | tail -1
   fi
-  "${cli[@]}" evaluate --dir "$dir" --queries 200 --budgets "$budgets" --role "$role" --max-minutes "$max_minutes" "$@" \
+  "${cli[@]}" evaluate --dir "$dir" --queries "$queries" --budgets "$budgets" --role "$role" --max-minutes "$max_minutes" "$@" \
     >> "data/cur/logs/$domains-evaluate.log" 2>&1
   tail -3 "data/cur/logs/$domains-evaluate.log"
 }
 
-stage verb.contact 50 dev --splits 0.1,0.2,0.3,0.5,0.7,0.9
-stage noun.animal+noun.state 100 test --splits-from verb.contact
-stage verb.motion 50 test --splits-from verb.contact
+stage verb.contact 50 dev 100 --splits 0.1,0.2,0.3,0.5,0.7,0.9
+stage noun.animal+noun.state 100 test 200 --splits-from verb.contact
+stage verb.motion 50 test 200 --splits-from verb.contact
