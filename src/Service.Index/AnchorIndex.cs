@@ -26,7 +26,7 @@ public sealed class AnchorIndex
     readonly string[] anchorQueries;
     readonly ColumnAppendMatrix scores; // R [k_q × N]
     readonly Dictionary<string, int> positions = new(StringComparer.Ordinal); // live items only
-    readonly Dictionary<(int Count, int Seed), CurApproximator> approximators = [];
+    readonly Dictionary<(int Count, int Seed, double Cutoff), CurApproximator> approximators = [];
     string[] ids;
     string[] texts;
     bool[] deleted;
@@ -77,8 +77,20 @@ public sealed class AnchorIndex
 
     public int LiveCount => Volatile.Read(ref liveCount);
 
-    /// <summary>rcond for the pseudo-inverse of R[:, anchors] with k_i anchors (<see cref="PseudoInverse.DefaultRelativeCutoff"/>).</summary>
-    public double RelativeCutoff(int anchorCount) => PseudoInverse.DefaultRelativeCutoff(QueryCount, anchorCount, Info.StoredAs);
+    /// <summary>
+    /// rcond for the pseudo-inverse of R[:, anchors] with k_i anchors: the larger of the storage rounding's bound
+    /// (<see cref="PseudoInverse.DefaultRelativeCutoff"/>) and <see cref="RegularizingCutoff"/>.
+    /// </summary>
+    public double RelativeCutoff(int anchorCount) =>
+        Math.Max(PseudoInverse.DefaultRelativeCutoff(QueryCount, anchorCount, Info.StoredAs), RegularizingCutoff);
+
+    /// <summary>
+    /// The smallest rcond a search uses. ŝ = c A⁺ R is a least-squares fit of the query's anchor scores c by the k_q anchor
+    /// queries' rows; the part of c outside their span is multiplied by 1/σ, and where k_i ≈ k_q the smallest σ of A are
+    /// tiny (the double-descent peak), so cutting them regularises the fit. Chosen on the dev domain, never on a test one
+    /// (docs/results/cur.md).
+    /// </summary>
+    public const double RegularizingCutoff = 0.03;
 
     public AnchorIndexSnapshot Snapshot()
     {
@@ -97,17 +109,19 @@ public sealed class AnchorIndex
     /// <paramref name="seed"/>), consistent with each other. The approximator is built on first use (O(k_i·k_q·N)) and cached
     /// until one of its anchors is deleted.
     /// </summary>
-    public (AnchorIndexSnapshot Snapshot, CurApproximator Approximator) AcquireAnchors(int count, int seed)
+    /// <param name="relativeCutoff">rcond of U; null: <see cref="RelativeCutoff"/>.</param>
+    public (AnchorIndexSnapshot Snapshot, CurApproximator Approximator) AcquireAnchors(int count, int seed, double? relativeCutoff = null)
     {
         lock (gate)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
             if (count > liveCount)
                 throw new ArgumentOutOfRangeException(nameof(count), count, $"The index has only {liveCount} live items to draw anchors from.");
-            if (!approximators.TryGetValue((count, seed), out var approximator))
+            var cutoff = relativeCutoff ?? RelativeCutoff(count);
+            if (!approximators.TryGetValue((count, seed, cutoff), out var approximator))
             {
-                approximator = new CurApproximator(scores.Current, DrawAnchors(count, seed), RelativeCutoff(count));
-                approximators.Add((count, seed), approximator);
+                approximator = new CurApproximator(scores.Current, DrawAnchors(count, seed), cutoff);
+                approximators.Add((count, seed, cutoff), approximator);
             }
             return (SnapshotLocked(), approximator);
         }
@@ -177,7 +191,7 @@ public sealed class AnchorIndex
     public bool HasCachedAnchors(int count, int seed)
     {
         lock (gate)
-            return approximators.ContainsKey((count, seed));
+            return approximators.Keys.Any(key => key.Count == count && key.Seed == seed);
     }
 
     AnchorIndexSnapshot SnapshotLocked() => new(scores.Current, ids, texts, deleted, liveCount);

@@ -20,6 +20,9 @@ public sealed record AnnCurOptions
     /// <summary>Draws the random anchor items; one seed gives one fixed anchor set, whose E is cached.</summary>
     public int Seed { get; init; }
 
+    /// <summary>rcond of the pseudo-inverses; null: the index's rule (<see cref="AnchorIndex.RelativeCutoff"/>).</summary>
+    public double? RelativeCutoff { get; init; }
+
     public int Budget => AnchorItems + Rerank;
 }
 
@@ -66,7 +69,7 @@ public sealed class AnnCurSearch(AnchorIndex index, ICrossEncoderScorer scorer)
         var roundSizes = RoundSizes(anchorItems, Math.Min(options.Rounds, anchorItems));
         var watch = Stopwatch.StartNew();
         TimeSpan scoring = default, approximation = default;
-        var (snapshot, approximator) = index.AcquireAnchors(roundSizes[0], options.Seed); // builds U and E on a set's first use
+        var (snapshot, approximator) = index.AcquireAnchors(roundSizes[0], options.Seed, options.RelativeCutoff); // builds U and E on a set's first use
         Lap(ref approximation);
 
         var anchors = new List<int>(approximator.Anchors);
@@ -82,7 +85,7 @@ public sealed class AnnCurSearch(AnchorIndex index, ICrossEncoderScorer scorer)
             anchors.AddRange(added);
             c.AddRange(await ScoreAsync(query, snapshot, added, cancellationToken).ConfigureAwait(false));
             Lap(ref scoring);
-            Reapproximate(snapshot, anchors, c, sHat);
+            Reapproximate(snapshot, anchors, c, options.RelativeCutoff, sHat);
         }
 
         var rerank = TopK.Select(Exclude(sHat, snapshot, anchors), options.Rerank);
@@ -110,11 +113,11 @@ public sealed class AnnCurSearch(AnchorIndex index, ICrossEncoderScorer scorer)
         [.. Enumerable.Range(0, rounds).Select(r => anchorItems / rounds + (r < anchorItems % rounds ? 1 : 0))];
 
     /// <summary>ŝ = (c U) R with U = pinv(R[:, anchors]) for this query's anchors, without forming E.</summary>
-    void Reapproximate(AnchorIndexSnapshot snapshot, List<int> anchors, List<float> c, Span<float> sHat)
+    void Reapproximate(AnchorIndexSnapshot snapshot, List<int> anchors, List<float> c, double? relativeCutoff, Span<float> sHat)
     {
         var queryCount = snapshot.Scores.Rows;
         var u = new float[anchors.Count * queryCount]; // U [k_i × k_q]
-        CurApproximator.ComputeU(snapshot.Scores, anchors.ToArray(), index.RelativeCutoff(anchors.Count), u);
+        CurApproximator.ComputeU(snapshot.Scores, anchors.ToArray(), relativeCutoff ?? index.RelativeCutoff(anchors.Count), u);
         var weights = new float[queryCount];            // w = c U [k_q]
         CurApproximator.Weights(c.ToArray(), u, weights);
         CurApproximator.Combine(weights, snapshot.Scores, 0, sHat);

@@ -39,13 +39,14 @@ public static class CurEvaluateCommand
         var role = new Option<string>("--role") { Description = "dev: this domain chooses the splits for the test domains.", DefaultValueFactory = _ => "test" };
         role.AcceptOnlyFromAmong("dev", "test");
         var rounds = new Option<int>("--rounds") { Description = "Adaptive rounds.", DefaultValueFactory = _ => 5 };
+        var rcond = new Option<double?>("--rcond") { Description = "rcond of the pseudo-inverses instead of the index's rule (AnchorIndex.RelativeCutoff); for choosing it on a dev domain." };
         var results = new Option<string>("--results") { DefaultValueFactory = _ => "docs/results/cur/results.jsonl" };
         var report = new Option<string>("--report") { DefaultValueFactory = _ => "docs/results/cur.md" };
         var maxMinutes = new Option<double>("--max-minutes") { Description = "Stop the exact pass after this many minutes (resume later); 0 = no limit." };
         var reportOnly = new Option<bool>("--report-only") { Description = "Only regenerate the report and its figures from the results file." };
         var command = new Command("evaluate", "Recall of CUR / adaptive CUR / DE re-rank against the exact CE top-k, per budget (resumable).")
         {
-            dir, model, queries, budgets, splits, splitsFrom, role, rounds, results, report, maxMinutes, reportOnly,
+            dir, model, queries, budgets, splits, splitsFrom, role, rounds, rcond, results, report, maxMinutes, reportOnly,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -109,18 +110,19 @@ public static class CurEvaluateCommand
                 ? BestShares(parse.GetValue(results)!, dev)
                 : parse.GetValue(splits)!.Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToList();
             var domainRole = parse.GetValue(role)!;
+            var cutoff = parse.GetValue(rcond);
             foreach (var budget in budgetList)
             {
                 foreach (var share in shares)
                 {
                     var anchors = Math.Clamp((int)Math.Round(share * budget), 1, budget - 1);
                     rows.Add(await Measure(domain, $"cur ({share:0.##} anchors)", budget, anchors, budget - anchors, sample, exact, truth, position, (cached, q, i) =>
-                        new AnnCurSearch(index, cached).SearchAsync(q.Text, new AnnCurOptions { K = 100, AnchorItems = anchors, Rerank = budget - anchors, Rounds = 1, Seed = i }, cancellation)));
+                        new AnnCurSearch(index, cached).SearchAsync(q.Text, new AnnCurOptions { K = 100, AnchorItems = anchors, Rerank = budget - anchors, Rounds = 1, Seed = i, RelativeCutoff = cutoff }, cancellation)));
                 }
                 var adaptiveAnchors = budget / 2;
                 var roundCount = Math.Min(parse.GetValue(rounds), adaptiveAnchors);
                 rows.Add(await Measure(domain, $"adaptive ({roundCount} rounds)", budget, adaptiveAnchors, budget - adaptiveAnchors, sample, exact, truth, position, (cached, q, i) =>
-                    new AnnCurSearch(index, cached).SearchAsync(q.Text, new AnnCurOptions { K = 100, AnchorItems = adaptiveAnchors, Rerank = budget - adaptiveAnchors, Rounds = roundCount, Seed = i }, cancellation)));
+                    new AnnCurSearch(index, cached).SearchAsync(q.Text, new AnnCurOptions { K = 100, AnchorItems = adaptiveAnchors, Rerank = budget - adaptiveAnchors, Rounds = roundCount, Seed = i, RelativeCutoff = cutoff }, cancellation)));
                 rows.Add(await Measure(domain, "de-rerank", budget, 0, budget, sample, exact, truth, position, (cached, q, _) =>
                     BaselineSearch.RetrieveAndRerankAsync(index, embeddings, embedder, cached, q.Text, 100, budget, cancellation)));
             }

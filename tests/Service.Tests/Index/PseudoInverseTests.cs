@@ -65,10 +65,33 @@ public sealed class PseudoInverseTests
     }
 
     [Fact]
-    public void The_default_cutoff_is_max_dimension_times_the_storage_epsilon()
+    public void The_default_cutoff_is_the_unit_roundoff_of_storage_times_the_root_of_the_smaller_dimension()
     {
-        Assert.Equal(100 * Math.ScaleB(1, -23), PseudoInverse.DefaultRelativeCutoff(100, 20, ScoreType.Float32));
-        Assert.Equal(30 * Math.ScaleB(1, -10), PseudoInverse.DefaultRelativeCutoff(10, 30, ScoreType.Float16));
+        Assert.Equal(Math.Sqrt(20) * Math.ScaleB(1, -24), PseudoInverse.DefaultRelativeCutoff(100, 20, ScoreType.Float32), 1e-18);
+        Assert.Equal(Math.Sqrt(10) * Math.ScaleB(1, -11), PseudoInverse.DefaultRelativeCutoff(10, 30, ScoreType.Float16), 1e-15);
+    }
+
+    [Fact]
+    public void The_float16_cutoff_keeps_every_signal_direction_of_a_wide_intersection_and_drops_the_rounding()
+    {
+        // A = Σ_k σ_k e_k v_kᵀ [10 × 400] with orthonormal DCT-II rows v_k and σ = 1 … 0.05, rounded to float16 as an index
+        // stores it: the rounding's singular values are ≤ u‖A‖_F ≈ 6e-4, the signal's ≥ 0.05. The old rule
+        // max(m, n)·ε = 0.39 kept only the first two directions.
+        const int rows = 10, columns = 400;
+        double[] sigma = [1, 0.5, 0.2, 0.1, 0.05];
+        var a = new float[rows * columns];
+        for (var k = 0; k < sigma.Length; k++)
+            for (var j = 0; j < columns; j++)
+                a[k * columns + j] = (float)(Half)(sigma[k] * Math.Sqrt(2.0 / columns) * Math.Cos(Math.PI * (k + 1) * (j + 0.5) / columns));
+        var pinv = new float[rows * columns];
+
+        var rank = PseudoInverse.Compute(a, rows, columns, PseudoInverse.DefaultRelativeCutoff(rows, columns, ScoreType.Float16), pinv);
+
+        Assert.Equal(sigma.Length, rank);
+        // A⁺A is then the projector onto the five directions: (A⁺A)·v_1 = v_1 up to the rounding.
+        var v1 = Enumerable.Range(0, columns).Select(j => (float)(Math.Sqrt(2.0 / columns) * Math.Cos(Math.PI * (j + 0.5) / columns))).ToArray();
+        var projected = Multiply(Multiply(pinv, a, columns, rows, columns), v1, columns, columns, 1);
+        AssertClose(v1, projected, 2e-3f);
     }
 
     /// <summary>[m × k] by [k × n], row-major.</summary>
