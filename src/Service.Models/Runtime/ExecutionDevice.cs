@@ -15,7 +15,7 @@ public sealed record ExecutionDevice(string Name, int DeviceId = 0, int IntraOpT
         // measured throughput was the same either way (docs/benchmarks.md).
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", AllowSpinning ? "1" : "0");
         // 0 means every core the process may use. ONNX Runtime's own default counts physical cores and chose one thread on
-        // a 2-vCPU VM: 277 against 452 cross-encoder calls/s with two (`bench index-build`, docs/benchmarks.md).
+        // a 2-vCPU VM: 281 against 478 cross-encoder calls/s with two (`bench index-build`, docs/benchmarks.md).
         options.IntraOpNumThreads = IntraOpThreads > 0 ? IntraOpThreads : Environment.ProcessorCount;
         if (Name == Cuda)
         {
