@@ -14,9 +14,12 @@ public sealed record AnchorIndexBuildRequest(
     ScoreType StoredAs = ScoreType.Float32);
 
 /// <summary>Items whose k_q scores are all done (resumed ones included).</summary>
-public sealed record AnchorIndexBuildProgress(int ItemsDone, int ItemCount, int QueryCount)
+/// <param name="ItemsResumed">Of <paramref name="ItemsDone"/>, those the checkpoint already held when this build started.</param>
+public sealed record AnchorIndexBuildProgress(int ItemsDone, int ItemCount, int QueryCount, int ItemsResumed = 0)
 {
     public long CallsDone => (long)ItemsDone * QueryCount;
+
+    public long CallsResumed => (long)ItemsResumed * QueryCount;
 
     public long CallsTotal => (long)ItemCount * QueryCount;
 }
@@ -64,7 +67,8 @@ public sealed class AnchorIndexBuilder(ICrossEncoderScorer scorer)
 
         using (var checkpoint = Checkpoint.OpenOrCreate(partialPath, Fingerprint(request), ShardSize, rows))
         {
-            progress?.Report(new(Math.Min(checkpoint.ShardsDone * ShardSize, items.Count), items.Count, queries.Count));
+            var resumed = Math.Min(checkpoint.ShardsDone * ShardSize, items.Count);
+            progress?.Report(new(resumed, items.Count, queries.Count, resumed));
             for (var shard = checkpoint.ShardsDone; shard < shardCount; shard++)
             {
                 var start = shard * ShardSize;
@@ -80,7 +84,7 @@ public sealed class AnchorIndexBuilder(ICrossEncoderScorer scorer)
                     scores.CopyTo(block.AsSpan(t * length));
                 }
                 checkpoint.Append(block);
-                progress?.Report(new(start + length, items.Count, queries.Count));
+                progress?.Report(new(start + length, items.Count, queries.Count, resumed));
             }
         }
 

@@ -21,11 +21,11 @@ namespace Service.Index;
 /// <para>Cutoff (<see cref="DefaultRelativeCutoff"/>): rcond = u·√min(m, n), with u = ε/2 the unit roundoff of the precision
 /// the entries were stored at (<see cref="ScoreTypes.Epsilon"/>). Storing rounds each entry by a relative u at most, so the
 /// rounding E has ‖E‖₂ ≤ ‖E‖_F ≤ u‖A‖_F ≤ u√min(m, n)·σ_max, and by Weyl's inequality it moves every singular value by at
-/// most that bound, so those it creates from zero lie under it. Singular values below it are rounding, not signal: keeping them (as the reference code does,
-/// through np.linalg.pinv's legacy rcond = 1e-15) multiplies the rounding by up to 1/u in ŝ = c A⁺ R, and an exactly
-/// low-rank R is then no longer reproduced exactly. Cutting more than that discards signal: LAPACK's max(m, n)·ε rule,
-/// meant for the error of an SVD computed in the stored precision (this one runs in double), reaches 0.49 at float16 and
-/// k_i = 500 and left the approximation only R's top few directions.</para>
+/// most that bound, so those it creates from zero lie under it. Singular values below it are rounding, not signal:
+/// keeping them (as the reference code does, through np.linalg.pinv's legacy rcond = 1e-15) multiplies the rounding by up
+/// to 1/u in ŝ = c A⁺ R, and an exactly low-rank R is then no longer reproduced exactly. Cutting more than that discards
+/// signal: LAPACK's max(m, n)·ε rule, meant for the error of an SVD computed in the stored precision (this one runs in
+/// double), reaches 0.49 at float16 and k_i = 500 and left the approximation only R's top few directions.</para>
 /// </remarks>
 public static class PseudoInverse
 {

@@ -108,20 +108,16 @@ public static class IndexCommands
             var storedAs = parse.GetValue(dtype) == "float16" ? ScoreType.Float16 : ScoreType.Float32;
             var request = scorer.BuildRequest(anchorTexts, allItems.GetRange(start, end - start), storedAs);
             var clock = Stopwatch.StartNew();
-            // The smallest count reported is what the checkpoint already held (reports may arrive out of order).
-            var resumed = long.MaxValue;
-            var gate = new Lock();
+            var resumed = 0L;
             await AnsiConsole.Progress().StartAsync(async progress =>
             {
                 var task = progress.AddTask($"R shard {index}/{count}: {anchorTexts.Count} × {end - start}", maxValue: (double)anchorTexts.Count * (end - start));
                 await new AnchorIndexBuilder(scorer).BuildAsync(request, path, new Progress<AnchorIndexBuildProgress>(p =>
                 {
-                    lock (gate)
-                        resumed = Math.Min(resumed, p.CallsDone);
+                    resumed = p.CallsResumed;
                     task.Value = p.CallsDone;
                 }), cancellation);
             });
-            resumed = Math.Min(resumed, (long)anchorTexts.Count * (end - start));
             var calls = (long)anchorTexts.Count * (end - start) - resumed;
             AnsiConsole.MarkupLine($"{calls:N0} CE calls in {clock.Elapsed.TotalSeconds:F0} s ({calls / clock.Elapsed.TotalSeconds:F1} calls/s); {resumed:N0} more resumed from the checkpoint → {path}");
             return 0;

@@ -27,6 +27,7 @@ public sealed class AnchorIndexBuilderTests : IDisposable
         AssertScoresAre(scorer.Rows(0, AnchorQueries, ItemCount), AnchorIndexFile.Load(path, "synthetic-hash"));
         Assert.Equal([0, 16, 32, 48, 64, 80, 96, 100], reports.Select(report => report.ItemsDone));
         Assert.Equal(AnchorQueries * ItemCount, reports[^1].CallsTotal);
+        Assert.All(reports, report => Assert.Equal(0, report.ItemsResumed));
         Assert.False(File.Exists(path + ".partial"));
     }
 
@@ -47,6 +48,7 @@ public sealed class AnchorIndexBuilderTests : IDisposable
 
         Assert.Equal(AnchorQueries * (ItemCount - 3 * ShardSize), resumedScorer.Calls);
         Assert.Equal(3 * ShardSize, reports[0].ItemsDone);
+        Assert.All(reports, report => Assert.Equal(AnchorQueries * 3 * ShardSize, report.CallsResumed));
         AssertScoresAre(scorer.Rows(0, AnchorQueries, ItemCount), index);
         AssertScoresAre(scorer.Rows(0, AnchorQueries, ItemCount), AnchorIndexFile.Load(path, "synthetic-hash"));
         Assert.False(File.Exists(path + ".partial"));
