@@ -16,6 +16,19 @@ public sealed class SearchOptions
     /// <summary>Rounds of method adaptive (ADACUR); the anchor items are split over them (fewer rounds when there are fewer anchors).</summary>
     [Range(1, 1000)] public int AdaptiveRounds { get; set; } = 5;
 
+    /// <summary>
+    /// k_i / budget of method cur when a request omits "anchors". 0.3 had the best mean top-10 recall over budgets
+    /// 100–1000 on the dev domain verb.contact (docs/results/cur.md).
+    /// </summary>
+    [Range(0.01, 0.99)] public double CurAnchorShare { get; set; } = 0.3;
+
+    /// <summary>k_i / budget of method adaptive when a request omits "anchors" (the share docs/results/cur.md evaluates).</summary>
+    [Range(0.01, 0.99)] public double AdaptiveAnchorShare { get; set; } = 0.5;
+
+    /// <summary>k_i of cur or adaptive for a request that omits "anchors": the method's share of the budget, at least 1.</summary>
+    public int DefaultAnchorItems(string method, int budget) =>
+        Math.Max(1, (int)Math.Round(budget * (method == "adaptive" ? AdaptiveAnchorShare : CurAnchorShare)));
+
     /// <summary>Seed of the random anchor items of cur and of adaptive's first round: one anchor set per anchor count, its E cached.</summary>
     public int AnchorSeed { get; set; }
 }

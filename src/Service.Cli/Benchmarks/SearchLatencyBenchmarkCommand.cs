@@ -11,7 +11,7 @@ namespace Service.Cli.Benchmarks;
 /// <summary>
 /// <c>bench search</c>: where the time of one live ANNCUR search goes with the real cross-encoder — CE calls on anchor items,
 /// the approximation (ŝ, pseudo-inverses, top-k; the bi-encoder for de-rerank), CE calls re-ranking — per method, set up as
-/// POST /v1/search sets it up (k_i = budget / 2, Search:AdaptiveRounds, Search:AnchorSeed). Medians and p95 over a fixed list of
+/// POST /v1/search sets it up (the default k_i of each method, Search:AdaptiveRounds, Search:AnchorSeed). Medians and p95 over a fixed list of
 /// queries; the methods take turns query by query, so a busy machine slows them alike.
 /// </summary>
 public static class SearchLatencyBenchmarkCommand
@@ -54,7 +54,7 @@ public static class SearchLatencyBenchmarkCommand
         var index = new Option<string>("--index") { DefaultValueFactory = _ => "models/indexes/verb-motion.anncur" };
         var model = new Option<string>("--model") { Description = "Cross-encoder name from Models:Adapters; the index must have been built with it.", DefaultValueFactory = _ => "minilm-cosent-ce" };
         var queries = new Option<int>("--queries") { Description = "Measured queries per method (a fixed list, cycled), after one warm-up.", DefaultValueFactory = _ => 50 }.AtLeast(1);
-        var budget = new Option<int>("--budget") { Description = "CE calls per search; cur and adaptive take k_i = budget / 2.", DefaultValueFactory = _ => 100 }.AtLeast(2);
+        var budget = new Option<int>("--budget") { Description = "CE calls per search; cur and adaptive take the service's default k_i (Search:CurAnchorShare, Search:AdaptiveAnchorShare).", DefaultValueFactory = _ => 100 }.AtLeast(2);
         var k = new Option<int>("--k") { Description = "Results per search.", DefaultValueFactory = _ => 10 }.AtLeast(1);
         var methods = new Option<string>("--methods") { Description = $"Comma-separated, of {string.Join(", ", Methods)}.", DefaultValueFactory = _ => string.Join(',', Methods) };
         methods.Validators.Add(result =>
@@ -92,9 +92,19 @@ public static class SearchLatencyBenchmarkCommand
         if (settings.Budget > index.LiveCount)
             return LoadCommand.Fail($"--budget {settings.Budget} exceeds the {index.LiveCount} items of {settings.Index}.");
         var scorer = new RerankModelScorer(crossEncoder);
-        var search = new SearchOptions(); // the service's defaults: adaptive rounds and anchor seed
-        var anchorItems = settings.Budget / 2;
-        var rounds = Math.Min(search.AdaptiveRounds, anchorItems);
+        var search = new SearchOptions(); // the service's defaults: anchor shares, adaptive rounds and anchor seed
+        AnnCurOptions Options(string method)
+        {
+            var anchorItems = search.DefaultAnchorItems(method, settings.Budget);
+            return new AnnCurOptions
+            {
+                K = settings.K,
+                AnchorItems = anchorItems,
+                Rerank = settings.Budget - anchorItems,
+                Rounds = method == "adaptive" ? Math.Min(search.AdaptiveRounds, anchorItems) : 1,
+                Seed = search.AnchorSeed,
+            };
+        }
 
         // de-rerank's item embeddings are index setup in the service too, so they are computed here, untimed.
         using var embedderModel = settings.Methods.Contains("de-rerank") ? IndexCommands.LoadEmbedder() : null;
@@ -104,14 +114,7 @@ public static class SearchLatencyBenchmarkCommand
         Task<AnnCurResult> Search(string method, string query) => method switch
         {
             "de-rerank" => BaselineSearch.RetrieveAndRerankAsync(index, embeddings!, embedder!, scorer, query, settings.K, settings.Budget, cancellation),
-            _ => new AnnCurSearch(index, scorer).SearchAsync(query, new AnnCurOptions
-            {
-                K = settings.K,
-                AnchorItems = anchorItems,
-                Rerank = settings.Budget - anchorItems,
-                Rounds = method == "adaptive" ? rounds : 1,
-                Seed = search.AnchorSeed,
-            }, cancellation),
+            _ => new AnnCurSearch(index, scorer).SearchAsync(query, Options(method), cancellation),
         };
 
         async Task<Sample> Measure(string method, string query)
@@ -146,7 +149,7 @@ public static class SearchLatencyBenchmarkCommand
                 Stage(s.Select(x => x.AnchorScoring)), Stage(s.Select(x => x.Approximation)), Stage(s.Select(x => x.Rerank)), Stage(s.Select(x => x.Total)),
             };
         }).ToArray();
-        var summary = Summary(settings, index, anchorItems, rounds);
+        var summary = Summary(settings, index, Options("cur"), Options("adaptive"));
         Print("bench search", header, rows, summary);
         if (output is not null)
             await File.WriteAllTextAsync(output.FullName, Markdown("bench search", header, rows, summary), cancellation);
@@ -159,7 +162,7 @@ public static class SearchLatencyBenchmarkCommand
         return $"{Format(Median(values), "0.00")} / {Format(Percentile(values, 95), "0.00")}";
     }
 
-    static string Summary(Settings settings, AnchorIndex index, int anchorItems, int rounds)
+    static string Summary(Settings settings, AnchorIndex index, AnnCurOptions cur, AnnCurOptions adaptive)
     {
         var n = index.LiveCount;
         var rBytes = (long)index.QueryCount * n * sizeof(float); // in memory R is float32, whatever the file stores
@@ -167,7 +170,7 @@ public static class SearchLatencyBenchmarkCommand
         return $"Index {settings.Index}: N = {Format(n, "N0")} items, k_q = {index.QueryCount}, R in memory {Format(rBytes, "N0")} bytes " +
             $"({Format(rBytes / 1048576.0, "0.00")} MiB, float32; {index.Info.StoredAs.ToString().ToLowerInvariant()} on disk). Model {settings.Model}, {Environment.ProcessorCount} cores. " +
             $"{settings.Queries} queries per method ({distinct} distinct) after one warm-up; budget {settings.Budget}, k = {settings.K}; " +
-            $"cur and adaptive: k_i = {anchorItems}, k_r = {settings.Budget - anchorItems}, adaptive in {rounds} rounds; de-rerank: the budget nearest by " +
+            $"cur: k_i = {cur.AnchorItems}, k_r = {cur.Rerank}; adaptive: k_i = {adaptive.AnchorItems} in {adaptive.Rounds} rounds, k_r = {adaptive.Rerank}; de-rerank: the budget nearest by " +
             "all-MiniLM-L6-v2, embeddings computed beforehand. Times in ms, median / p95: the stages as the search result carries them, the total timed around the call.";
     }
 }

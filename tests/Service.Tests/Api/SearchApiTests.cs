@@ -97,6 +97,20 @@ public sealed class SearchApiTests(IndexServiceFixture fixture)
     }
 
     [Theory]
+    [InlineData("cur", 2)]      // Search:CurAnchorShare 0.3 of 8, rounded
+    [InlineData("adaptive", 4)] // Search:AdaptiveAnchorShare 0.5 of 8
+    public async Task Omitting_anchors_spends_the_method_s_default_share_of_the_budget_on_them(string method, int anchors)
+    {
+        var index = await fixture.SharedIndexAsync();
+
+        var implied = await SearchAsync(new { index, query = Query, k = 3, budget = 8, method });
+        var given = await SearchAsync(new { index, query = Query, k = 3, budget = 8, method, anchors });
+
+        Assert.Equal(Results(given), Results(implied));
+        Assert.Equal(8, implied.GetProperty("ce_calls").GetInt32());
+    }
+
+    [Theory]
     [InlineData("""{"query": "q"}""", "index")]
     [InlineData("""{"index": "shared", "query": " "}""", "query")]
     [InlineData("""{"index": "shared", "query": "q", "k": 11, "budget": 10}""", "k")]

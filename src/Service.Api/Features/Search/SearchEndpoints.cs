@@ -23,7 +23,7 @@ namespace Service.Api.Features.Search;
 /// de-rerank: the budget nearest items by the base bi-encoder (all-MiniLM-L6-v2), re-ranked;
 /// exhaustive: every item scored (at most Search:MaxExhaustiveItems live items).
 /// </param>
-/// <param name="Anchors">k_i for cur and adaptive, 1..budget; budget / 2 when omitted.</param>
+/// <param name="Anchors">k_i for cur and adaptive, 1..budget; when omitted, Search:CurAnchorShare (0.3) or Search:AdaptiveAnchorShare (0.5) of the budget.</param>
 public sealed record SearchRequest(
     string? Index,
     string? Query,
@@ -94,7 +94,7 @@ public static class SearchEndpoints
                 "(Search:MaxExhaustiveItems). Use method cur or adaptive, which stay within the budget.", "method", ("max_exhaustive_items", search.MaxExhaustiveItems));
         }
         var scorer = gateway.Scorer(serving.Model);
-        var anchorItems = request.Anchors ?? request.Budget / 2;
+        var anchorItems = request.Anchors ?? search.DefaultAnchorItems(method, request.Budget);
         var result = method switch
         {
             "cur" or "adaptive" => await new AnnCurSearch(serving.Index, scorer).SearchAsync(query, new AnnCurOptions
