@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The ANNCUR evaluation of docs/results/cur.md on WordNet domains, resumable stage by stage:
-#   1. dev domain verb.contact (2,198 items, 100 queries): chooses the CUR anchor shares k_i/B (--role dev, six shares);
+#   1. dev domain verb.contact (2,198 items, 100 queries): chooses the CUR anchor shares k_i/B (--role dev, six shares;
+#      adaptive's share, the `index evaluate --adaptive-share` default 0.7, was chosen on it too: docs/results/cur.md);
 #   2. held-out test domain noun.animal+noun.state (11,057 items, k_q = 100, 200 queries) with the two shares chosen on dev;
 #   3. held-out test domain verb.motion (1,411 items, the committed demo index, 200 queries) with the same shares.
 # Every stage skips what is done: `index build` resumes from its .partial checkpoint and the exact cross-encoder pass

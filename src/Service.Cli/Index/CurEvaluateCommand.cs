@@ -39,6 +39,16 @@ public static class CurEvaluateCommand
         var role = new Option<string>("--role") { Description = "dev: this domain chooses the splits for the test domains.", DefaultValueFactory = _ => "test" };
         role.AcceptOnlyFromAmong("dev", "test");
         var rounds = new Option<int>("--rounds") { Description = "Adaptive rounds.", DefaultValueFactory = _ => 5 };
+        var adaptiveShare = new Option<double>("--adaptive-share")
+        {
+            Description = "Adaptive's anchor share k_i/budget. The default, 0.7, was chosen on the dev domain verb.contact from 0.2–0.9 (docs/results/cur.md), as is the service's Search:AdaptiveAnchorShare.",
+            DefaultValueFactory = _ => 0.7,
+        };
+        adaptiveShare.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<double>() is <= 0 or >= 1)
+                result.AddError("--adaptive-share must lie strictly between 0 and 1.");
+        });
         var rcond = new Option<double?>("--rcond") { Description = "rcond of the pseudo-inverses instead of the index's rule (AnchorIndex.RelativeCutoff); for choosing it on a dev domain." };
         var results = new Option<string>("--results") { DefaultValueFactory = _ => "docs/results/cur/results.jsonl" };
         var report = new Option<string>("--report") { DefaultValueFactory = _ => "docs/results/cur.md" };
@@ -46,7 +56,7 @@ public static class CurEvaluateCommand
         var reportOnly = new Option<bool>("--report-only") { Description = "Only regenerate the report and its figures from the results file." };
         var command = new Command("evaluate", "Recall of CUR / adaptive CUR / DE re-rank against the exact CE top-k, per budget (resumable).")
         {
-            dir, model, queries, budgets, splits, splitsFrom, role, rounds, rcond, results, report, maxMinutes, reportOnly,
+            dir, model, queries, budgets, splits, splitsFrom, role, rounds, adaptiveShare, rcond, results, report, maxMinutes, reportOnly,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -119,7 +129,7 @@ public static class CurEvaluateCommand
                     rows.Add(await Measure(domain, $"cur ({share:0.##} anchors)", budget, anchors, budget - anchors, sample, exact, truth, position, (cached, q, i) =>
                         new AnnCurSearch(index, cached).SearchAsync(q.Text, new AnnCurOptions { K = 100, AnchorItems = anchors, Rerank = budget - anchors, Rounds = 1, Seed = i, RelativeCutoff = cutoff }, cancellation)));
                 }
-                var adaptiveAnchors = budget / 2;
+                var adaptiveAnchors = Math.Clamp((int)Math.Round(parse.GetValue(adaptiveShare) * budget), 1, budget - 1);
                 var roundCount = Math.Min(parse.GetValue(rounds), adaptiveAnchors);
                 rows.Add(await Measure(domain, $"adaptive ({roundCount} rounds)", budget, adaptiveAnchors, budget - adaptiveAnchors, sample, exact, truth, position, (cached, q, i) =>
                     new AnnCurSearch(index, cached).SearchAsync(q.Text, new AnnCurOptions { K = 100, AnchorItems = adaptiveAnchors, Rerank = budget - adaptiveAnchors, Rounds = roundCount, Seed = i, RelativeCutoff = cutoff }, cancellation)));

@@ -98,7 +98,7 @@ public sealed class SearchApiTests(IndexServiceFixture fixture)
 
     [Theory]
     [InlineData("cur", 2)]      // Search:CurAnchorShare 0.3 of 8, rounded
-    [InlineData("adaptive", 4)] // Search:AdaptiveAnchorShare 0.5 of 8
+    [InlineData("adaptive", 6)] // Search:AdaptiveAnchorShare 0.7 of 8, rounded
     public async Task Omitting_anchors_spends_the_method_s_default_share_of_the_budget_on_them(string method, int anchors)
     {
         var index = await fixture.SharedIndexAsync();

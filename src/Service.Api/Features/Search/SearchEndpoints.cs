@@ -23,7 +23,7 @@ namespace Service.Api.Features.Search;
 /// de-rerank: the budget nearest items by the base bi-encoder (all-MiniLM-L6-v2), re-ranked;
 /// exhaustive: every item scored (at most Search:MaxExhaustiveItems live items).
 /// </param>
-/// <param name="Anchors">k_i for cur and adaptive, 1..budget; when omitted, Search:CurAnchorShare (0.3) or Search:AdaptiveAnchorShare (0.5) of the budget.</param>
+/// <param name="Anchors">k_i for cur and adaptive, 1..budget; when omitted, Search:CurAnchorShare (0.3) or Search:AdaptiveAnchorShare (0.7) of the budget.</param>
 public sealed record SearchRequest(
     string? Index,
     string? Query,
