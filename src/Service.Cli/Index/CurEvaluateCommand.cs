@@ -131,7 +131,7 @@ public static class CurEvaluateCommand
                 }
                 var adaptiveAnchors = Math.Clamp((int)Math.Round(parse.GetValue(adaptiveShare) * budget), 1, budget - 1);
                 var roundCount = Math.Min(parse.GetValue(rounds), adaptiveAnchors);
-                rows.Add(await Measure(domain, $"adaptive ({roundCount} rounds)", budget, adaptiveAnchors, budget - adaptiveAnchors, sample, exact, truth, position, (cached, q, i) =>
+                rows.Add(await Measure(domain, $"adaptive ({parse.GetValue(adaptiveShare):0.##} anchors, {roundCount} rounds)", budget, adaptiveAnchors, budget - adaptiveAnchors, sample, exact, truth, position, (cached, q, i) =>
                     new AnnCurSearch(index, cached).SearchAsync(q.Text, new AnnCurOptions { K = 100, AnchorItems = adaptiveAnchors, Rerank = budget - adaptiveAnchors, Rounds = roundCount, Seed = i, RelativeCutoff = cutoff }, cancellation)));
                 rows.Add(await Measure(domain, "de-rerank", budget, 0, budget, sample, exact, truth, position, (cached, q, _) =>
                     BaselineSearch.RetrieveAndRerankAsync(index, embeddings, embedder, cached, q.Text, 100, budget, cancellation)));
