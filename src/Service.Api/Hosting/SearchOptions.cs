@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Service.Index;
 
 namespace Service.Api.Hosting;
 
@@ -31,6 +32,20 @@ public sealed class SearchOptions
     /// <summary>k_i of cur or adaptive for a request that omits "anchors": the method's share of the budget, at least 1.</summary>
     public int DefaultAnchorItems(string method, int budget) =>
         Math.Max(1, (int)Math.Round(budget * (method == "adaptive" ? AdaptiveAnchorShare : CurAnchorShare)));
+
+    /// <summary>The search POST /v1/search runs for method cur or adaptive: k_i anchors (the default when null), the rest of the budget re-ranked.</summary>
+    public AnnCurOptions AnnCur(string method, int k, int budget, int? anchorItems = null)
+    {
+        var anchors = anchorItems ?? DefaultAnchorItems(method, budget);
+        return new AnnCurOptions
+        {
+            K = k,
+            AnchorItems = anchors,
+            Rerank = budget - anchors,
+            Rounds = method == "adaptive" ? Math.Min(AdaptiveRounds, anchors) : 1,
+            Seed = AnchorSeed,
+        };
+    }
 
     /// <summary>Seed of the random anchor items of cur and of adaptive's first round: one anchor set per anchor count, its E cached.</summary>
     public int AnchorSeed { get; set; }

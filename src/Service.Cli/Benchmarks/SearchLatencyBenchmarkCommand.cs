@@ -93,18 +93,7 @@ public static class SearchLatencyBenchmarkCommand
             return LoadCommand.Fail($"--budget {settings.Budget} exceeds the {index.LiveCount} items of {settings.Index}.");
         var scorer = new RerankModelScorer(crossEncoder);
         var search = new SearchOptions(); // the service's defaults: anchor shares, adaptive rounds and anchor seed
-        AnnCurOptions Options(string method)
-        {
-            var anchorItems = search.DefaultAnchorItems(method, settings.Budget);
-            return new AnnCurOptions
-            {
-                K = settings.K,
-                AnchorItems = anchorItems,
-                Rerank = settings.Budget - anchorItems,
-                Rounds = method == "adaptive" ? Math.Min(search.AdaptiveRounds, anchorItems) : 1,
-                Seed = search.AnchorSeed,
-            };
-        }
+        AnnCurOptions Options(string method) => search.AnnCur(method, settings.K, settings.Budget);
 
         // de-rerank's item embeddings are index setup in the service too, so they are computed here, untimed.
         using var embedderModel = settings.Methods.Contains("de-rerank") ? IndexCommands.LoadEmbedder() : null;

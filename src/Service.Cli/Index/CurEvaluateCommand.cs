@@ -121,17 +121,18 @@ public static class CurEvaluateCommand
                 : parse.GetValue(splits)!.Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToList();
             var domainRole = parse.GetValue(role)!;
             var cutoff = parse.GetValue(rcond);
+            var adaptiveAnchorShare = parse.GetValue(adaptiveShare);
             foreach (var budget in budgetList)
             {
                 foreach (var share in shares)
                 {
-                    var anchors = Math.Clamp((int)Math.Round(share * budget), 1, budget - 1);
+                    var anchors = AnchorItems(share, budget);
                     rows.Add(await Measure(domain, $"cur ({share:0.##} anchors)", budget, anchors, budget - anchors, sample, exact, truth, position, (cached, q, i) =>
                         new AnnCurSearch(index, cached).SearchAsync(q.Text, new AnnCurOptions { K = 100, AnchorItems = anchors, Rerank = budget - anchors, Rounds = 1, Seed = i, RelativeCutoff = cutoff }, cancellation)));
                 }
-                var adaptiveAnchors = Math.Clamp((int)Math.Round(parse.GetValue(adaptiveShare) * budget), 1, budget - 1);
+                var adaptiveAnchors = AnchorItems(adaptiveAnchorShare, budget);
                 var roundCount = Math.Min(parse.GetValue(rounds), adaptiveAnchors);
-                rows.Add(await Measure(domain, $"adaptive ({parse.GetValue(adaptiveShare):0.##} anchors, {roundCount} rounds)", budget, adaptiveAnchors, budget - adaptiveAnchors, sample, exact, truth, position, (cached, q, i) =>
+                rows.Add(await Measure(domain, $"adaptive ({adaptiveAnchorShare:0.##} anchors, {roundCount} rounds)", budget, adaptiveAnchors, budget - adaptiveAnchors, sample, exact, truth, position, (cached, q, i) =>
                     new AnnCurSearch(index, cached).SearchAsync(q.Text, new AnnCurOptions { K = 100, AnchorItems = adaptiveAnchors, Rerank = budget - adaptiveAnchors, Rounds = roundCount, Seed = i, RelativeCutoff = cutoff }, cancellation)));
                 rows.Add(await Measure(domain, "de-rerank", budget, 0, budget, sample, exact, truth, position, (cached, q, _) =>
                     BaselineSearch.RetrieveAndRerankAsync(index, embeddings, embedder, cached, q.Text, 100, budget, cancellation)));
@@ -147,6 +148,9 @@ public static class CurEvaluateCommand
         });
         return command;
     }
+
+    /// <summary>k_i for an anchor share of the budget, keeping at least one anchor and one re-rank slot.</summary>
+    static int AnchorItems(double share, int budget) => Math.Clamp((int)Math.Round(share * budget), 1, budget - 1);
 
     static async Task<CurEvalRow> Measure(
         string domain, string method, int budget, int anchors, int rerank, List<QueryLine> sample, List<float[]> exact, List<string[]> truth,

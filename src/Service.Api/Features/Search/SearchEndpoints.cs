@@ -94,17 +94,10 @@ public static class SearchEndpoints
                 "(Search:MaxExhaustiveItems). Use method cur or adaptive, which stay within the budget.", "method", ("max_exhaustive_items", search.MaxExhaustiveItems));
         }
         var scorer = gateway.Scorer(serving.Model);
-        var anchorItems = request.Anchors ?? search.DefaultAnchorItems(method, request.Budget);
         var result = method switch
         {
-            "cur" or "adaptive" => await new AnnCurSearch(serving.Index, scorer).SearchAsync(query, new AnnCurOptions
-            {
-                K = request.K,
-                AnchorItems = anchorItems,
-                Rerank = request.Budget - anchorItems,
-                Rounds = method == "adaptive" ? Math.Min(search.AdaptiveRounds, anchorItems) : 1,
-                Seed = search.AnchorSeed,
-            }, http.RequestAborted),
+            "cur" or "adaptive" => await new AnnCurSearch(serving.Index, scorer).SearchAsync(
+                query, search.AnnCur(method, request.K, request.Budget, request.Anchors), http.RequestAborted),
             "de-rerank" => await BaselineSearch.RetrieveAndRerankAsync(
                 serving.Index, serving.Embeddings ?? throw EmbeddingsUnavailable(name, serving), gateway.Embedder(), scorer,
                 query, request.K, request.Budget, http.RequestAborted),
