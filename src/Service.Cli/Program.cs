@@ -27,6 +27,7 @@ public static class CliProgram
         var text = new Command("text", "Train and evaluate the text models (bi-/cross-encoders on WordNet).");
         text.Subcommands.Add(Text.Training.TextTrainCommand.Create());
         text.Subcommands.Add(Text.Training.TextEvalCommand.Create());
+        text.Subcommands.Add(Text.Training.TextExportCommand.Create());
         root.Subcommands.Add(text);
         root.Subcommands.Add(Index.IndexCommands.Create());
         return root.Parse(args).InvokeAsync();

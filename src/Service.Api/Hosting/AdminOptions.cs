@@ -27,6 +27,19 @@ public sealed class AdminOptions : IValidatableObject
         ? Convert.FromHexString(key[HashPrefix.Length..])
         : System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)));
 
+    /// <summary>
+    /// Whether <paramref name="presented"/> is one of <see cref="ApiKeys"/>. SHA-256 digests are compared in constant
+    /// time against every key, so the time taken reveals neither where a guess differs, nor its length, nor which key matched.
+    /// </summary>
+    public bool Accepts(string presented)
+    {
+        var digest = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(presented));
+        var match = false;
+        foreach (var expected in KeyDigests())
+            match |= System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(digest, expected);
+        return match;
+    }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         for (var i = 0; i < ApiKeys.Count; i++)

@@ -53,7 +53,10 @@ public static class AdmissionExtensions
         return builder;
     }
 
-    /// <summary>After routing (endpoints choose their timeout policy) and before the admin key check, so key guessing is rate limited.</summary>
+    /// <summary>
+    /// After routing (endpoints choose their timeout policy) and before the admin key check: a wrong key draws from its
+    /// address's bucket (<see cref="ClientKey"/>), so key guessing is rate limited.
+    /// </summary>
     public static WebApplication UseServiceAdmission(this WebApplication app)
     {
         app.UseRateLimiter();
@@ -62,12 +65,14 @@ public static class AdmissionExtensions
     }
 
     /// <summary>
-    /// The bucket a request draws from: its API key when it sends one (hashed, so no secret is kept as a dictionary key),
-    /// else its IP address. Behind a proxy, configure forwarded headers so the address is the client's.
+    /// The bucket a request draws from: its API key when that key is a configured one (hashed, so no secret is kept as a
+    /// dictionary key), else its IP address — an unknown key, guessed or random, is no identity and must not buy a fresh
+    /// bucket. Behind a proxy, configure forwarded headers so the address is the client's.
     /// </summary>
     static string ClientKey(HttpContext http)
     {
-        if (http.Request.Headers[AdminOptions.KeyHeader] is [{ Length: > 0 } key])
+        if (http.Request.Headers[AdminOptions.KeyHeader] is [{ Length: > 0 } key]
+            && http.RequestServices.GetRequiredService<IOptions<AdminOptions>>().Value.Accepts(key))
             return "key:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
         return "ip:" + (http.Connection.RemoteIpAddress?.ToString() ?? "unknown");
     }
@@ -80,7 +85,7 @@ public static class AdmissionExtensions
         http.Response.StatusCode = kind.Status;
         http.Response.Headers.RetryAfter = retryAfter.ToString();
         var problem = kind.ToProblem(
-            $"This client (its {AdminOptions.KeyHeader}, else its IP address) may send {settings.PermitsPerSecond} requests per second, " +
+            $"This client (its admin {AdminOptions.KeyHeader}, else its IP address) may send {settings.PermitsPerSecond} requests per second, " +
             $"{settings.Burst} at once. Wait {retryAfter} s (Retry-After) and spread requests out, or batch several inputs per request.",
             http.Request);
         await http.RequestServices.GetRequiredService<IProblemDetailsService>()

@@ -17,7 +17,8 @@ public sealed class AdmissionTests
     [Fact]
     public async Task A_client_over_its_rate_gets_429_with_retry_after_and_other_clients_and_probes_are_not_affected()
     {
-        using var factory = new ServiceFactory(("RateLimit:Enabled", "true"), ("RateLimit:PermitsPerSecond", "1"), ("RateLimit:Burst", "3"));
+        using var factory = new ServiceFactory(("RateLimit:Enabled", "true"), ("RateLimit:PermitsPerSecond", "1"), ("RateLimit:Burst", "3"),
+            ("Admin:ApiKeys:0", AdminKey));
         var client = factory.CreateClient();
 
         var statuses = new List<HttpStatusCode>();
@@ -37,11 +38,43 @@ public sealed class AdmissionTests
         Assert.Equal("urn:service:problem:rate-limited", problem.GetProperty("type").GetString());
         Assert.Contains("Retry-After", problem.GetProperty("detail").GetString());
 
-        // The probes are never limited; a request with its own API key draws from its own bucket.
+        // The probes are never limited; a request with a configured API key draws from that key's own bucket.
         for (var i = 0; i < 5; i++)
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
-        using var keyed = new HttpRequestMessage(HttpMethod.Get, "/info") { Headers = { { "X-API-Key", "another-client-key-0123" } } };
+        using var keyed = new HttpRequestMessage(HttpMethod.Get, "/info") { Headers = { { "X-API-Key", AdminKey } } };
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(keyed)).StatusCode);
+    }
+
+    const string AdminKey = "admission-admin-key-0123";
+
+    /// <summary>
+    /// Issue 16, fault 2: the bucket was keyed by whatever X-API-Key a client sent, so a random key per request was never
+    /// limited (0 × 429 in 3,600 requests). An unknown key now draws from its address's bucket, like no key, and so do
+    /// failed admin authentications: key guessing is limited too.
+    /// </summary>
+    [Fact]
+    public async Task Random_keys_are_limited_like_no_key_and_so_are_failed_admin_authentications()
+    {
+        using var factory = new ServiceFactory(("RateLimit:Enabled", "true"), ("RateLimit:PermitsPerSecond", "1"), ("RateLimit:Burst", "3"),
+            ("Admin:ApiKeys:0", AdminKey));
+        var client = factory.CreateClient();
+
+        var random = new List<HttpStatusCode>();
+        for (var i = 0; i < 8; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/info") { Headers = { { "X-API-Key", $"random-key-{Guid.NewGuid():N}" } } };
+            random.Add((await client.SendAsync(request)).StatusCode);
+        }
+        var guesses = new List<HttpStatusCode>();
+        for (var i = 0; i < 4; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/indexes") { Headers = { { "X-API-Key", $"guess-{i}-0123456789abcdef" } } };
+            guesses.Add((await client.SendAsync(request)).StatusCode);
+        }
+
+        Assert.True(random.Count(s => s == HttpStatusCode.TooManyRequests) >= 4, string.Join(", ", random));
+        Assert.All(guesses, s => Assert.Equal(HttpStatusCode.TooManyRequests, s)); // the address's bucket is empty: no guess reaches the key check
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await client.GetAsync("/info")).StatusCode); // no key: the same bucket
     }
 
     [Fact]

@@ -80,9 +80,29 @@ public sealed class SafeTensorsTests
         Assert.Equal([1f, 2f], read.Tensors["w"].Data);
     }
 
+    [Fact]
+    public void Float16_tensors_round_to_nearest_half_and_read_back_as_float32_beside_float32_ones()
+    {
+        var stream = new MemoryStream();
+        float[] values = [1f, 1.0001f, -65504f, 3.14159f];
+        SafeTensors.Write(stream, new Dictionary<string, (float[] Data, long[] Shape)> { ["h"] = (values, [4]), ["f"] = ([1.0001f], [1]) },
+            new Dictionary<string, string>(), name => name == "h");
+        stream.Position = 0;
+
+        var read = SafeTensors.Read(stream);
+
+        Assert.Equal(values.Select(v => (float)(Half)v), read.Tensors["h"].Data); // 1.0001 → 1, π → 3.140625
+        Assert.Equal([1f, 1f, -65504f, 3.140625f], read.Tensors["h"].Data);
+        Assert.Equal([1.0001f], read.Tensors["f"].Data);
+        Assert.Equal(4 * 2 + 1 * 4, (int)stream.Length - HeaderLength(stream)); // two bytes per F16 value
+    }
+
+    static int HeaderLength(MemoryStream stream) => 8 + (int)BitConverter.ToUInt64(stream.ToArray(), 0);
+
     public static TheoryData<string, byte[], string> InvalidFiles => new()
     {
-        { """{"x":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}}""", new byte[2], "only F32" },
+        { """{"x":{"dtype":"BF16","shape":[1],"data_offsets":[0,2]}}""", new byte[2], "only F32 and F16" },
+        { """{"x":{"dtype":"F16","shape":[2],"data_offsets":[0,8]}}""", Floats(1, 2), "(4 bytes of F16)" },
         { """{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,16]}}""", Floats(1, 2), "outside the 8-byte buffer" },
         { """{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}""", Floats(1, 2), "span 8 bytes" },
         { """{"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", Floats(1, 2), "belong to no tensor" },

@@ -1,5 +1,6 @@
 using Service.Api.Hosting;
 using Service.Models.Errors;
+using Service.Models.Text;
 
 namespace Service.Api.Features.Shared;
 
@@ -22,8 +23,16 @@ public static class InputValidation
 
     public static string Text(string? text, string field, LimitsOptions limits)
     {
-        if (string.IsNullOrWhiteSpace(text))
+        if (string.IsNullOrEmpty(text))
             throw Invalid($"'{field}' is empty or null. Send a non-empty string.", field);
+        // The tokenizer removes control, format, unassigned and surrogate code points as the reference BERT tokenizer
+        // does (TextCleaning); a text made only of those has nothing to embed, like an empty one (TEI: 422).
+        if (TextCleaning.IsBlank(text))
+        {
+            var removed = TextCleaning.FirstRemoved(text);
+            throw Invalid($"'{field}' has no visible characters: it holds only whitespace and code points the tokenizer removes (control, format, unassigned or unpaired surrogates{(removed is { } r ? $", e.g. U+{r:X4}" : "")}). Send some text.",
+                field, ("code_point", removed is { } cp ? $"U+{cp:X4}" : null));
+        }
         if (text.Length > limits.MaxInputCharacters)
         {
             throw Invalid($"'{field}' has {text.Length} characters; the limit is {limits.MaxInputCharacters}. Shorten it.",

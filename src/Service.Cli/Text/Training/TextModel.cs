@@ -15,6 +15,11 @@ public enum Adaptation
     LoraOptimizer,
     /// <summary>Every encoder parameter trained with Adam.</summary>
     Full,
+    /// <summary>
+    /// The 36 attention and FFN Linear weights trained in full with Adam; embeddings, biases and LayerNorms frozen, so
+    /// the result is exactly what a dense adapter (<c>P.weight</c> per Linear) can carry to the served ONNX model.
+    /// </summary>
+    Linears,
 }
 
 /// <summary>
@@ -63,7 +68,7 @@ public sealed class TextModel : nn.Module
             case Adaptation.Lora:
                 adapters = encoder.InjectLora(lora);
                 break;
-            case Adaptation.LoraOptimizer:
+            case Adaptation.LoraOptimizer or Adaptation.Linears:
                 foreach (var p in encoder.parameters())
                     p.requires_grad = false;
                 foreach (var (_, _, linear) in encoder.Linears())

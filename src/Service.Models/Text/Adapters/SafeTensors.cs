@@ -1,18 +1,19 @@
 using System.Buffers.Binary;
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
 namespace Service.Models.Text.Adapters;
 
-/// <summary>Float32 tensors by name (row-major data, shape) and the file's string metadata.</summary>
+/// <summary>Tensors by name (row-major data, shape; float16 widened to float32 on read) and the file's string metadata.</summary>
 public sealed record SafeTensorsContent(
     IReadOnlyDictionary<string, (float[] Data, long[] Shape)> Tensors,
     IReadOnlyDictionary<string, string> Metadata);
 
 /// <summary>
-/// The safetensors format (huggingface/safetensors), float32 only: an unsigned 64-bit little-endian header length N,
-/// N bytes of UTF-8 JSON <c>{"__metadata__": {string: string}, name: {"dtype": "F32", "shape": [...],
+/// The safetensors format (huggingface/safetensors) with float32 and float16 tensors: an unsigned 64-bit little-endian header length N,
+/// N bytes of UTF-8 JSON <c>{"__metadata__": {string: string}, name: {"dtype": "F32" | "F16", "shape": [...],
 /// "data_offsets": [begin, end]}, ...}</c>, then the byte buffer, each tensor's row-major little-endian values at
 /// [begin, end) relative to the buffer's start.
 /// </summary>
@@ -24,13 +25,14 @@ public sealed record SafeTensorsContent(
 public static class SafeTensors
 {
     public const string Float32 = "F32";
+    public const string Float16 = "F16";
     const string MetadataKey = "__metadata__";
     /// <summary>The reference implementation's limit; a larger header means a corrupt or hostile file.</summary>
     const long MaxHeaderBytes = 100_000_000;
     const int Alignment = 8;
 
     /// <summary>Reads a whole safetensors stream; it must be seekable (its length bounds the header and the buffer).</summary>
-    /// <exception cref="InvalidDataException">The bytes are not a valid float32 safetensors file; the message says why.</exception>
+    /// <exception cref="InvalidDataException">The bytes are not a valid F32/F16 safetensors file; the message says why.</exception>
     public static SafeTensorsContent Read(Stream stream)
     {
         if (!BitConverter.IsLittleEndian)
@@ -58,8 +60,17 @@ public static class SafeTensors
                     ? $"Bytes [{expectedBegin}, {entry.Begin}) of the buffer belong to no tensor (before '{entry.Name}')."
                     : $"Tensor '{entry.Name}' at [{entry.Begin}, {entry.End}) overlaps the previous tensor, which ends at {expectedBegin}.");
             }
-            var data = new float[(entry.End - entry.Begin) / sizeof(float)];
-            stream.ReadExactly(MemoryMarshal.AsBytes(data.AsSpan()));
+            var data = new float[ElementCount(entry.Shape)];
+            if (entry.Half)
+            {
+                var half = new Half[data.Length];
+                stream.ReadExactly(MemoryMarshal.AsBytes(half.AsSpan()));
+                TensorPrimitives.ConvertToSingle(half, data);
+            }
+            else
+            {
+                stream.ReadExactly(MemoryMarshal.AsBytes(data.AsSpan()));
+            }
             tensors.Add(entry.Name, (data, entry.Shape));
             expectedBegin = entry.End;
         }
@@ -69,10 +80,12 @@ public static class SafeTensors
     }
 
     /// <summary>Writes the tensors (name order) and metadata. Each tensor's data length must equal the product of its shape.</summary>
+    /// <param name="asHalf">Names stored as F16 (rounded to nearest); null or false: F32.</param>
     public static void Write(
         Stream stream,
         IReadOnlyDictionary<string, (float[] Data, long[] Shape)> tensors,
-        IReadOnlyDictionary<string, string> metadata)
+        IReadOnlyDictionary<string, string> metadata,
+        Func<string, bool>? asHalf = null)
     {
         if (!BitConverter.IsLittleEndian)
             throw new PlatformNotSupportedException("safetensors data is little-endian; this writer assumes a little-endian host.");
@@ -95,15 +108,16 @@ public static class SafeTensors
                     throw new ArgumentException($"'{MetadataKey}' is reserved and cannot name a tensor.", nameof(tensors));
                 if (shape.Any(d => d < 0) || ElementCount(shape) != data.Length)
                     throw new ArgumentException($"Tensor '{name}' has {data.Length} values but shape [{string.Join(", ", shape)}].", nameof(tensors));
+                var half = asHalf?.Invoke(name) == true;
                 writer.WriteStartObject(name);
-                writer.WriteString("dtype", Float32);
+                writer.WriteString("dtype", half ? Float16 : Float32);
                 writer.WriteStartArray("shape");
                 foreach (var dimension in shape)
                     writer.WriteNumberValue(dimension);
                 writer.WriteEndArray();
                 writer.WriteStartArray("data_offsets");
                 writer.WriteNumberValue(offset);
-                writer.WriteNumberValue(offset += (long)data.Length * sizeof(float));
+                writer.WriteNumberValue(offset += (long)data.Length * (half ? 2 : sizeof(float)));
                 writer.WriteEndArray();
                 writer.WriteEndObject();
             }
@@ -118,11 +132,22 @@ public static class SafeTensors
         json.CopyTo(stream);
         for (var i = 0; i < padding; i++)
             stream.WriteByte((byte)' ');
-        foreach (var (_, (data, _)) in ordered)
-            stream.Write(MemoryMarshal.AsBytes(data.AsSpan()));
+        foreach (var (name, (data, _)) in ordered)
+        {
+            if (asHalf?.Invoke(name) == true)
+            {
+                var half = new Half[data.Length];
+                TensorPrimitives.ConvertToHalf(data, half);
+                stream.Write(MemoryMarshal.AsBytes(half.AsSpan()));
+            }
+            else
+            {
+                stream.Write(MemoryMarshal.AsBytes(data.AsSpan()));
+            }
+        }
     }
 
-    sealed record Entry(string Name, long[] Shape, long Begin, long End);
+    sealed record Entry(string Name, long[] Shape, long Begin, long End, bool Half);
 
     static List<Entry> ParseHeader(byte[] header, long bufferLength, out IReadOnlyDictionary<string, string> metadata)
     {
@@ -174,8 +199,9 @@ public static class SafeTensors
         if (element.ValueKind != JsonValueKind.Object)
             throw new InvalidDataException($"Tensor '{name}' must be described by an object with dtype, shape and data_offsets.");
         var dtype = element.TryGetProperty("dtype", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
-        if (dtype != Float32)
-            throw new InvalidDataException($"Tensor '{name}' has dtype '{dtype ?? "(missing)"}'; only {Float32} is supported.");
+        if (dtype is not (Float32 or Float16))
+            throw new InvalidDataException($"Tensor '{name}' has dtype '{dtype ?? "(missing)"}'; only {Float32} and {Float16} are supported.");
+        var width = dtype == Float16 ? 2 : sizeof(float);
         var shape = Integers(name, element, "shape");
         var offsets = Integers(name, element, "data_offsets");
         if (offsets.Length != 2)
@@ -187,17 +213,17 @@ public static class SafeTensors
         long bytes;
         try
         {
-            bytes = checked(ElementCount(shape) * sizeof(float));
+            bytes = checked(ElementCount(shape) * width);
         }
         catch (OverflowException)
         {
             throw new InvalidDataException($"Tensor '{name}' has shape [{string.Join(", ", shape)}], too large to address.");
         }
         if (end - begin != bytes)
-            throw new InvalidDataException($"Tensor '{name}' has shape [{string.Join(", ", shape)}] ({bytes} bytes of {Float32}), but data_offsets [{begin}, {end}] span {end - begin} bytes.");
-        if (bytes / sizeof(float) > Array.MaxLength)
-            throw new InvalidDataException($"Tensor '{name}' has {bytes / sizeof(float)} values, more than one array can hold.");
-        return new Entry(name, shape, begin, end);
+            throw new InvalidDataException($"Tensor '{name}' has shape [{string.Join(", ", shape)}] ({bytes} bytes of {dtype}), but data_offsets [{begin}, {end}] span {end - begin} bytes.");
+        if (bytes / width > Array.MaxLength)
+            throw new InvalidDataException($"Tensor '{name}' has {bytes / width} values, more than one array can hold.");
+        return new Entry(name, shape, begin, end, dtype == Float16);
     }
 
     static long[] Integers(string name, JsonElement element, string field)

@@ -106,7 +106,8 @@ public sealed class TextAdapter
     }
 
     /// <summary>Writes the adapter to a temporary file beside <paramref name="path"/>, then renames it into place.</summary>
-    public void Save(string path)
+    /// <param name="denseAsHalf">Store dense <c>P.weight</c> replacements as float16 (half the file; relative rounding ≤ 2⁻¹¹).</param>
+    public void Save(string path, bool denseAsHalf = false)
     {
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full)!;
@@ -125,7 +126,8 @@ public sealed class TextAdapter
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
             {
-                SafeTensors.Write(stream, Tensors, metadata);
+                SafeTensors.Write(stream, Tensors, metadata,
+                    denseAsHalf ? name => name != HeadWeightName && name.EndsWith(WeightSuffix, StringComparison.Ordinal) : null);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temporary, full, overwrite: true);
