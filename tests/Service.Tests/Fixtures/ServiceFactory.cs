@@ -32,6 +32,8 @@ public class ServiceFactory(params (string Key, string Value)[] settings) : WebA
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
         // In-process requests have no client address, so they would all share one bucket; AdmissionTests turn it on.
         builder.UseSetting("RateLimit:Enabled", "false");
+        // Never the user's data directory (the default): its files would load here and count for readiness.
+        builder.UseSetting("Indexes:Directory", Path.Combine(Path.GetTempPath(), $"service-test-indexes-{Guid.NewGuid():N}"));
         foreach (var (key, value) in settings)
             builder.UseSetting(key, value);
         builder.ConfigureTestServices(services => services.PostConfigure<ModelsOptions>(options =>

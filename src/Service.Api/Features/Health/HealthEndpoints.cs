@@ -1,3 +1,4 @@
+using Service.Api.Features.Indexes;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -24,7 +25,7 @@ public static class HealthEndpoints
         var group = routes.MapGroup("/").WithTags("Health");
         group.MapGet("/healthz", Live).WithSummary("Liveness: the process answers");
         group.MapGet("/readyz", Ready)
-            .WithSummary("Readiness: every model has loaded")
+            .WithSummary("Readiness: every model has loaded, and every index file loaded at start is ready")
             .ProducesServiceErrors(ServiceErrorKind.NotReady);
         group.MapGet("/info", Info).WithSummary("Service version, runtime, models and limits");
         return routes;
@@ -32,13 +33,12 @@ public static class HealthEndpoints
 
     public static Ok<LiveResponse> Live() => TypedResults.Ok(new LiveResponse("live"));
 
-    public static Ok<ReadyResponse> Ready(ModelRegistry registry)
+    public static Ok<ReadyResponse> Ready(ModelRegistry registry, IndexCatalog indexes)
     {
-        if (!registry.AllReady)
-        {
-            var waiting = registry.List().Where(m => m.Status != ModelStatus.Ready).Select(m => $"{m.Descriptor.Name} ({m.Status.ToString().ToLowerInvariant()})");
+        var waiting = registry.List().Where(m => m.Status != ModelStatus.Ready).Select(m => $"{m.Descriptor.Name} ({m.Status.ToString().ToLowerInvariant()})")
+            .Concat(indexes.NotReady()).ToList();
+        if (waiting.Count > 0)
             throw new ServiceException(ServiceErrorKind.NotReady, $"Not ready: {string.Join(", ", waiting)}. Retry after the Retry-After interval.");
-        }
         return TypedResults.Ok(new ReadyResponse("ready", registry.List().Select(ModelsEndpoints.ToInfo).ToArray()));
     }
 

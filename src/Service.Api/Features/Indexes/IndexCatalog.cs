@@ -41,6 +41,9 @@ public sealed class IndexEntry(string name, string path) : IProgress<AnchorIndex
 
     public string Name { get; } = name;
 
+    /// <summary>Loaded at start from Indexes:Files or the index directory: readiness waits for it (<see cref="IndexCatalog.NotReady"/>).</summary>
+    public bool AtStart { get; init; }
+
     /// <summary>The index file: loaded at start, written by builds, rewritten after every insert and delete.</summary>
     public string Path { get; } = path;
 
@@ -106,6 +109,7 @@ public sealed class IndexCatalog(
     readonly Lock gate = new(); // adding and replacing entries
     readonly ConcurrentDictionary<string, IndexEntry> entries = new(StringComparer.Ordinal);
     readonly Channel<IndexBuildJob> jobs = Channel.CreateUnbounded<IndexBuildJob>(new UnboundedChannelOptions { SingleReader = true });
+    volatile bool filesListed;
 
     /// <summary>Indexes:Directory resolved against the content root.</summary>
     public string Directory { get; } = options.Value.ResolvedDirectory(environment.ContentRootPath);
@@ -119,6 +123,26 @@ public sealed class IndexCatalog(
         : throw new ServiceException(ServiceErrorKind.NotFound,
             $"No index '{name}'. GET /v1/indexes lists the indexes; POST /v1/indexes builds one.",
             new Dictionary<string, object?> { ["index"] = name });
+
+    /// <summary>
+    /// What keeps the service from being ready for searches: the index files it loads at start, until each is ready, or
+    /// failed while not marked optional (Indexes:Optional). Empty when ready. Indexes built later through the admin
+    /// routes never count: a build is no reason to take a pod out of its Service.
+    /// </summary>
+    public IReadOnlyList<string> NotReady()
+    {
+        if (!filesListed)
+            return ["index files (not listed yet)"];
+        return [.. entries.Values.Where(e => e.AtStart)
+            .Where(e => e.State.Status switch
+            {
+                IndexStatus.Ready => false,
+                IndexStatus.Failed => !options.Value.Optional.Contains(e.Name, StringComparer.Ordinal),
+                _ => true,
+            })
+            .OrderBy(e => e.Name, StringComparer.Ordinal)
+            .Select(e => $"index {e.Name} ({Describe(e.State.Status)}{(e.State.Error is { } error ? $": {error}" : "")})")];
+    }
 
     /// <summary>The ready index <paramref name="name"/>: 404 when there is none; 503 while queued, loading or building, or after it failed.</summary>
     public ServingIndex Serving(string name) => Serving(Get(name));
@@ -200,6 +224,36 @@ public sealed class IndexCatalog(
     }
 
     /// <summary>
+    /// Unloads the index and removes its file, its build checkpoint (<c>.partial</c>) and its job file. 409 while it is
+    /// queued or building: the build owns those files until it ends.
+    /// </summary>
+    public async Task RemoveAsync(string name, CancellationToken cancellationToken)
+    {
+        var entry = Get(name);
+        await entry.Writer.WaitAsync(cancellationToken);
+        try
+        {
+            lock (gate)
+            {
+                if (entry.State.Status is IndexStatus.Queued or IndexStatus.Building)
+                {
+                    throw new ServiceException(ServiceErrorKind.Conflict,
+                        $"Index '{name}' is {Describe(entry.State.Status)}. Delete it once GET /v1/indexes/{name} shows it ready or failed.",
+                        new Dictionary<string, object?> { ["index"] = name });
+                }
+                entries.TryRemove(name, out _);
+            }
+            foreach (var file in (string[])[entry.Path, entry.Path + ".partial", JobPath(name)])
+                File.Delete(file);
+            logger.LogInformation("Index {Index} deleted with its file {File}", name, entry.Path);
+        }
+        finally
+        {
+            entry.Writer.Release();
+        }
+    }
+
+    /// <summary>
     /// Loads the index's file again. A refused file (damaged, truncated, another model's) changes nothing: the previous index
     /// keeps serving and GET shows the error.
     /// </summary>
@@ -252,12 +306,13 @@ public sealed class IndexCatalog(
         var loading = new List<IndexEntry>();
         foreach (var path in paths)
         {
-            var entry = new IndexEntry(System.IO.Path.GetFileNameWithoutExtension(path), path);
+            var entry = new IndexEntry(System.IO.Path.GetFileNameWithoutExtension(path), path) { AtStart = true };
             if (entries.TryAdd(entry.Name, entry))
                 loading.Add(entry);
             else
                 logger.LogWarning("Index file {File} is not loaded: another index is already called {Index}", path, entry.Name);
         }
+        filesListed = true;
         foreach (var entry in loading)
             await LoadAsync(entry, cancellationToken);
         RequeueInterruptedBuilds();

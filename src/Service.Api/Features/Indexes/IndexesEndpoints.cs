@@ -17,7 +17,7 @@ namespace Service.Api.Features.Indexes;
 public sealed record IndexItemInput(string? Id, string? Text);
 
 /// <summary>An ANNCUR index to build: R = CE(anchor queries × items), k_q·N cross-encoder calls, run as a background job.</summary>
-/// <param name="Name">The index's name in routes and searches: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.</param>
+/// <param name="Name">The index's name in routes and searches: 1-64 letters, digits, '.', '_' or '-', starting and ending with a letter or digit, not ending in ".anncur".</param>
 /// <param name="Model">The cross-encoder (GET /v1/models); Models:DefaultCrossEncoder when omitted. Searches use the same model.</param>
 /// <param name="Items">The N items; at most Indexes:MaxItems.</param>
 /// <param name="AnchorQueries">The k_q anchor queries, typical of the queries the index will serve; at most Indexes:MaxAnchorQueries.</param>
@@ -99,6 +99,10 @@ public static partial class IndexesEndpoints
             .WithSummary("Delete an item (admin)")
             .WithDescription("The item stops appearing in searches at once; the index file is saved without it.")
             .ProducesServiceErrors([.. ProblemTable.AdminErrors, ServiceErrorKind.NotFound, ServiceErrorKind.NotReady]);
+        group.MapDelete("/{name}", DeleteIndex)
+            .WithSummary("Delete an index and its file (admin)")
+            .WithDescription("Unloads the index and removes its file and build checkpoint. 409 while it is queued or building.")
+            .ProducesServiceErrors([.. ProblemTable.AdminErrors, ServiceErrorKind.NotFound, ServiceErrorKind.Conflict]);
         group.MapPost("/{name}/reload", Reload)
             .WithSummary("Load the index's file again (admin)")
             .WithDescription("A file that is refused (damaged, truncated, built with other weights) changes nothing: the previous index keeps serving, " +
@@ -113,7 +117,11 @@ public static partial class IndexesEndpoints
     {
         var name = request.Name ?? "";
         if (!IndexName().IsMatch(name))
-            throw InputValidation.Invalid($"'name' must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit; got '{name}'.", "name");
+            throw InputValidation.Invalid($"'name' must be 1-64 letters, digits, '.', '_' or '-', starting and ending with a letter or digit; got '{name}'.", "name");
+        if (name.EndsWith(IndexesOptions.FileExtension, StringComparison.OrdinalIgnoreCase))
+        {
+            throw InputValidation.Invalid($"'name' must not end in '{IndexesOptions.FileExtension}': the file is {name}{IndexesOptions.FileExtension} already. Send '{name[..^IndexesOptions.FileExtension.Length]}'.", "name");
+        }
         var model = gateway.CrossEncoder(request.Model).Descriptor.Name;
         var items = Items(request.Items, options.Value.MaxItems, limits.Value);
         var queries = request.AnchorQueries ?? [];
@@ -154,6 +162,12 @@ public static partial class IndexesEndpoints
         return TypedResults.NoContent();
     }
 
+    public static async Task<NoContent> DeleteIndex(string name, IndexCatalog catalog, HttpContext http)
+    {
+        await catalog.RemoveAsync(name, http.RequestAborted);
+        return TypedResults.NoContent();
+    }
+
     public static async Task<Ok<IndexInfo>> Reload(string name, IndexCatalog catalog, HttpContext http) =>
         TypedResults.Ok(Describe(await catalog.ReloadAsync(name, http.RequestAborted)));
 
@@ -189,6 +203,7 @@ public static partial class IndexesEndpoints
                 dtype, (long)index.QueryCount * index.Snapshot().Count * sizeof(float), index.Info.ModelId, index.Info.Created, state.JobId, state.Error);
     }
 
-    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\z")] // \z: $ would let a trailing newline through
+    // Ends in a letter or digit: "x." would name the file "x..anncur". \z: $ would let a trailing newline through.
+    [GeneratedRegex(@"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?\z")]
     private static partial Regex IndexName();
 }
