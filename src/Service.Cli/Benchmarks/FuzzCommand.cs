@@ -95,7 +95,10 @@ public static class FuzzCommand
         var health = new List<string>();
         var stopped = false;
         var started = DateTime.UtcNow;
-        using var cases = RequestFuzzer.Generate(seed, count).GetEnumerator();
+        // The random cases, then the code-point sweep (every BMP code point, astral characters, noncharacters).
+        var sweep = RequestFuzzer.CodePointSweep().ToList();
+        count += sweep.Count;
+        using var cases = RequestFuzzer.Generate(seed, count - sweep.Count).Concat(sweep).GetEnumerator();
         while (!stopped && tally.Sent < count && !cancellation.IsCancellationRequested)
         {
             await Parallel.ForEachAsync(Next(cases, HealthEvery), new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellation },

@@ -36,7 +36,37 @@ public static class RequestFuzzer
         DeepNesting, UnknownName, PathTraversal, WrongContentType, MissingBody, BadQuery, AdminKey, UnknownRouteCategory, WrongMethod,
     ];
 
+    /// <summary>The category of <see cref="CodePointSweep"/>'s cases.</summary>
+    public const string CodePoints = "code-points";
+
     public static IReadOnlyList<string> Routes { get; } = [.. FuzzTargets.All.Select(t => t.Route)];
+
+    /// <summary>
+    /// Every code point into the first text field of every public text route: the whole BMP in runs of
+    /// <paramref name="perRequest"/> consecutive code points (the routes taking turns; surrogates as lone <c>\uD8xx</c>
+    /// escapes), then astral characters and the 66 noncharacters (U+FDD0–U+FDEF and U+xFFFE, U+xFFFF of every plane),
+    /// each inside words and alone. Deterministic; about 66,000 / <paramref name="perRequest"/> + 150 cases.
+    /// </summary>
+    public static IEnumerable<FuzzCase> CodePointSweep(int perRequest = 256)
+    {
+        var targets = FuzzTargets.All.Where(t => t.Kind == TargetKind.JsonBody && t.Fields.Any(f => f.Kind == FieldKind.Text)).ToArray();
+        var texts = new List<string>();
+        for (var start = 0; start <= 0xFFFF; start += perRequest)
+            texts.Add(string.Concat(Enumerable.Range(start, Math.Min(perRequest, 0x10000 - start)).Select(cp => $"\\u{cp:x4}")));
+        int[] astral = [0x10000, 0x1F600, 0x1F1EB, 0x1D11E, 0x20000, 0x2A6D6, 0xE0001, 0xE007F, 0xF0000, 0x10FFFD];
+        var nonCharacters = Enumerable.Range(0xFDD0, 32).Concat(Enumerable.Range(0, 17).SelectMany(plane => (int[])[plane * 0x10000 + 0xFFFE, plane * 0x10000 + 0xFFFF]));
+        foreach (var cp in astral.Concat(nonCharacters))
+        {
+            var escaped = string.Concat(char.ConvertFromUtf32(cp).Select(unit => $"\\u{(int)unit:x4}"));
+            texts.Add($"word{escaped} other");
+            texts.Add(escaped);
+        }
+        for (var i = 0; i < texts.Count; i++)
+        {
+            var target = targets[i % targets.Length];
+            yield return FuzzCaseBuilder.WithText(target, texts[i]) with { Route = target.Route };
+        }
+    }
 
     /// <summary>True for the routes that need an admin key: the fuzzer never sends a valid one, so they must never answer 2xx.</summary>
     public static bool IsAdminRoute(string route) => FuzzTargets.All.Any(t => t.Route == route && t.Kind == TargetKind.Admin);
@@ -300,6 +330,13 @@ static class FuzzCaseBuilder
         ("GET", "/v1/search/x"), ("POST", "//embed"), ("GET", "/v1//models"), ("GET", "/v1/" + new string('a', 3000)),
         ("GET", "/" + new string('a', 9000)), ("PUT", "/v1/unknown"), ("GET", "/v1/indexes/verb-motion/items/a/b"),
     ];
+
+    /// <summary>The route's base request (seed 0) with its first text field set to the JSON string body <paramref name="escaped"/>.</summary>
+    public static FuzzCase WithText(FuzzTarget target, string escaped)
+    {
+        var field = target.Fields.First(f => f.Kind == FieldKind.Text);
+        return new(RequestFuzzer.CodePoints, target.Method, target.Path, Splice(target.Base!(new Random(0)), field, Utf8($"\"{escaped}\"")), Json, NoHeaders);
+    }
 
     public static FuzzCase Build(FuzzTarget target, string category, Random random) => target.Kind switch
     {

@@ -35,6 +35,9 @@ public static class EvaluationReport
         ("even", "analytic", "Analytic-DDPM"),
         ("even", "npr", "NPR-DDPM"),
         ("even", "sn", "SN-DDPM"),
+        // The baselines on the optimal τ too: how much of the gain is the trajectory alone.
+        ("optimal", "fixed-small", "DDPM, σ² = β̃ (fixed-small), optimal τ"),
+        ("optimal", "fixed-large", "DDPM, σ² = β (fixed-large), optimal τ"),
         ("optimal", "analytic", "Analytic-DDPM, optimal τ"),
         ("optimal", "npr", "NPR-DDPM, optimal τ (Analytic-DPM's τ)"),
         ("optimal", "sn", "SN-DDPM, optimal τ (Analytic-DPM's τ)"),

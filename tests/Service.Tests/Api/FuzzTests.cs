@@ -25,6 +25,32 @@ public sealed class FuzzTests(FuzzTests.Factory factory) : IClassFixture<FuzzTes
 
     static string Truncate(string text) => text.Length <= 200 ? text : text[..200] + "…";
 
+    /// <summary>Issue 16: U+FFFE gave 500 on every text route, and the 10,000 random cases never sent it.</summary>
+    [Fact]
+    public async Task Every_code_point_on_every_text_route_gets_a_2xx_or_a_problem_never_5xx()
+    {
+        var client = await factory.CreateLoadedClientAsync();
+        var cases = RequestFuzzer.CodePointSweep().ToArray();
+        var failures = new List<string>();
+        var statuses = new Dictionary<int, int>();
+
+        foreach (var fuzzCase in cases)
+        {
+            using var request = FuzzCommand.CreateRequest(client.BaseAddress!, fuzzCase, exactPath: false);
+            using var response = await client.SendAsync(request);
+            var body = await response.Content.ReadAsStringAsync();
+            var status = (int)response.StatusCode;
+            statuses[status] = statuses.GetValueOrDefault(status) + 1;
+            var problem = status >= 500 ? $"{status}" : FuzzCommand.FindViolation(fuzzCase, status, response.Content.Headers.ContentType?.MediaType, body);
+            if (problem is not null)
+                failures.Add($"{fuzzCase.Route} {Truncate(System.Text.Encoding.UTF8.GetString(fuzzCase.Body!))} {problem}: {Truncate(body)}");
+        }
+
+        Assert.True(cases.Length > 256 + 100, $"{cases.Length} cases");
+        Assert.True(failures.Count == 0, $"{failures.Count} of {cases.Length} cases broke the error contract:\n{string.Join('\n', failures.Take(20))}");
+        Assert.True(statuses.GetValueOrDefault(200) >= 100, string.Join(", ", statuses.Select(s => $"{s.Key}: {s.Value}")));
+    }
+
     [Fact]
     public async Task Fuzzed_requests_get_problem_answers_never_5xx_and_the_service_stays_live()
     {
