@@ -40,7 +40,7 @@ if ! [[ -f "data/text/runs/$ce/run.json" ]]; then
 fi
 [[ -f "models/text/$ce/adapter.safetensors" ]] || "${cli[@]}" export --run "$ce" --out "models/text/$ce/adapter.safetensors"
 for split in dev test; do
-  results=docs/results/text/results.jsonl; [[ $split == dev ]] && results=docs/results/text/dev-results.jsonl
+  results=docs/results/text/$split-results.jsonl
   grep -q "\"Run\":\"base\".*\"Split\":\"$split\"" "$results" 2>/dev/null || "${cli[@]}" eval --run base --split "$split" --domain-sample 300 >> data/text/logs/eval.log 2>&1
   grep -q "\"Run\":\"$ce\".*\"Split\":\"$split\"" "$results" 2>/dev/null \
     || "${cli[@]}" eval --run "$ce" --split "$split" --domain-sample 300 --adapter "models/text/$ce/adapter.safetensors" >> data/text/logs/eval.log 2>&1

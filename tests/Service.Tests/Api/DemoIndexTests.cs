@@ -12,16 +12,13 @@ public sealed class DemoIndexTests
     [Fact]
     public async Task The_default_configuration_serves_search_over_the_committed_demo_index()
     {
-        var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "appsettings.json"))).RootElement;
-        var files = settings.GetProperty("Indexes").GetProperty("Files").EnumerateArray().Select(f => f.GetString()!).ToList();
-        var crossEncoder = settings.GetProperty("Models").GetProperty("DefaultCrossEncoder").GetString()!;
-        var adapter = settings.GetProperty("Models").GetProperty("Adapters").EnumerateArray().Single(a => a.GetProperty("Name").GetString() == crossEncoder);
+        var files = ServedDefaults.IndexFiles;
         Assert.Equal(["models/indexes/verb-motion.anncur"], files);
 
         using var factory = new ServiceFactory
         {
-            Adapters = [new AdapterOptions { Name = crossEncoder, Kind = "cross-encoder", Path = adapter.GetProperty("Path").GetString()! }],
-            DefaultCrossEncoder = crossEncoder,
+            Adapters = [new AdapterOptions { Name = ServedDefaults.CrossEncoder, Kind = "cross-encoder", Path = ServedDefaults.CrossEncoderPath }],
+            DefaultCrossEncoder = ServedDefaults.CrossEncoder,
             IndexFiles = files,
         };
         var client = await factory.CreateLoadedClientAsync();

@@ -15,14 +15,11 @@ public sealed class IndexReadinessTests
     [Fact]
     public async Task Readyz_is_not_200_while_a_configured_index_cannot_serve_searches()
     {
-        var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "appsettings.json"))).RootElement;
-        var crossEncoder = settings.GetProperty("Models").GetProperty("DefaultCrossEncoder").GetString()!;
-        var adapter = settings.GetProperty("Models").GetProperty("Adapters").EnumerateArray().Single(a => a.GetProperty("Name").GetString() == crossEncoder);
         using var factory = new ServiceFactory
         {
-            Adapters = [new AdapterOptions { Name = crossEncoder, Kind = "cross-encoder", Path = adapter.GetProperty("Path").GetString()! }],
-            DefaultCrossEncoder = crossEncoder,
-            IndexFiles = ["models/indexes/verb-motion.anncur"],
+            Adapters = [new AdapterOptions { Name = ServedDefaults.CrossEncoder, Kind = "cross-encoder", Path = ServedDefaults.CrossEncoderPath }],
+            DefaultCrossEncoder = ServedDefaults.CrossEncoder,
+            IndexFiles = ServedDefaults.IndexFiles,
         };
         var client = factory.CreateClient();
         var body = new { index = "verb-motion", query = "the horse galloped across the field", k = 3, budget = 50, method = "cur" };

