@@ -38,5 +38,11 @@ public sealed class DemoIndexTests
         var result = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(5, result.GetProperty("results").GetArrayLength());
         Assert.True(result.GetProperty("ce_calls").GetInt32() <= 100);
+
+        // Issue 14: a query as a user types it, without the benchmark's « » marks, finds the sense it means; the old
+        // default cross-encoder returned sledge, swoop and swing.
+        var unmarked = await client.PostAsJsonAsync("/v1/search", new { index = "verb-motion", query = "The horse galloped across the field", k = 3, budget = 200, method = "exhaustive" });
+        var top = (await unmarked.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results").EnumerateArray().Select(r => r.GetProperty("text").GetString()!).ToList();
+        Assert.True(top[0].StartsWith("gallop", StringComparison.Ordinal), string.Join(" | ", top));
     }
 }
