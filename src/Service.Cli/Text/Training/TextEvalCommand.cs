@@ -158,11 +158,18 @@ public static class TextEvalCommand
         {
             var members = items.Where(i => i.LexName == domain).ToList();
             var chosen = queries.Where(q => q.LexName == domain).OrderBy(q => GeneratedBlock.StableHash(q.Id)).Take(settings.ExhaustiveSample).ToList();
-            foreach (var query in chosen)
+            if (!crossEncoder)
             {
-                var s = Score(members.Select(m => (query.Text, m.Text)).ToList());
-                var goldAt = members.FindIndex(m => m.Id == query.Gold);
-                exhaustiveRanks.Add(goldAt < 0 ? int.MaxValue : 1 + CountAbove(s, s[goldAt]));
+                exhaustiveRanks = DomainRanks(scorer, chosen, members, 1, out _); // every member embedded once
+            }
+            else
+            {
+                foreach (var query in chosen)
+                {
+                    var s = Score(members.Select(m => (query.Text, m.Text)).ToList());
+                    var goldAt = members.FindIndex(m => m.Id == query.Gold);
+                    exhaustiveRanks.Add(goldAt < 0 ? int.MaxValue : 1 + CountAbove(s, s[goldAt]));
+                }
             }
         }
 
