@@ -121,9 +121,6 @@ public static class TextEvalCommand
         // 3. The whole domain: a sample of queries outside the exhaustive domain, the same for every model.
         var queries = TextData.LoadQueries(dataDir, settings.Split);
         var items = TextData.LoadItems(dataDir, settings.Split);
-        using var baseModel = new TextModel(BertEncoder.FromOnnx(modelPath));
-        baseModel.eval();
-        var baseScorer = new TextScorer(baseModel, tokenizer);
         var sampled = queries.Where(q => q.LexName != settings.ExhaustiveDomain)
             .OrderBy(q => GeneratedBlock.StableHash(q.Id)).Take(settings.DomainSample).ToList();
         List<int> domainRanks;
@@ -135,7 +132,10 @@ public static class TextEvalCommand
         }
         else
         {
-            DomainRanks(baseScorer, sampled, items, settings.DomainDepth, out var candidates);
+            // The base bi-encoder's shortlist; loaded only here, where a cross-encoder re-ranks it.
+            using var baseModel = new TextModel(BertEncoder.FromOnnx(modelPath));
+            baseModel.eval();
+            DomainRanks(new TextScorer(baseModel, tokenizer), sampled, items, settings.DomainDepth, out var candidates);
             domainRanks = [];
             for (var i = 0; i < sampled.Count; i++)
             {
