@@ -8,7 +8,6 @@ namespace Service.Api.Errors;
 
 /// <summary>Turns every exception that reaches the pipeline into an RFC 9457 problem from <see cref="ProblemTable"/>.</summary>
 internal sealed class ServiceExceptionHandler(
-    IProblemDetailsService problems,
     IOptions<LimitsOptions> limits,
     ILogger<ServiceExceptionHandler> logger) : IExceptionHandler
 {
@@ -38,7 +37,8 @@ internal sealed class ServiceExceptionHandler(
         if (kind.Status == StatusCodes.Status401Unauthorized)
             http.Response.Headers.WWWAuthenticate = $"ApiKey header=\"{AdminOptions.KeyHeader}\""; // RFC 9110 §11.6.1: a 401 names how to authenticate
         http.Response.StatusCode = kind.Status;
-        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
+        await http.WriteProblemAsync(problem, exception);
+        return true;
     }
 
     static ServiceException? Classify(Exception exception) => exception switch

@@ -88,7 +88,6 @@ public static class AdmissionExtensions
             $"This client (its admin {AdminOptions.KeyHeader}, else its IP address) may send {settings.PermitsPerSecond} requests per second, " +
             $"{settings.Burst} at once. Wait {retryAfter} s (Retry-After) and spread requests out, or batch several inputs per request.",
             http.Request);
-        await http.RequestServices.GetRequiredService<IProblemDetailsService>()
-            .TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem });
+        await http.WriteProblemAsync(problem);
     }
 }

@@ -31,6 +31,9 @@ public static class ServiceApp
         app.UseServiceLogging();
         app.UseServiceErrors();
         app.UseServiceTelemetry();
+        // The playground (wwwroot/index.html at /): static files answer before admission, so a page load spends no permits.
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         app.UseServiceAdmission();
         app.UseAdminKeys();
         app.UseServiceOpenApi();

@@ -34,7 +34,10 @@ public static class OpenApiExtensions
             {
                 Title = "Inference and retrieval service",
                 Version = "v1",
-                Description = "Sentence embeddings and similarity on ONNX Runtime. Errors are RFC 9457 problem details.",
+                Description = "Three capabilities: **sentence embeddings, similarity and cross-encoder reranking** (all-MiniLM-L6-v2 on ONNX Runtime); " +
+                    "**cross-encoder search accelerated by CUR** (ANNCUR and ADACUR over anchor indexes); and **diffusion sampling** with the optimal " +
+                    "reverse variances of Analytic-DPM and NPR-/SN-DPM. Every request below has a ready-to-send example. The playground is at [/](/). " +
+                    "Errors are RFC 9457 problem details.",
             });
             options.IncludeXmlComments(typeof(OpenApiExtensions).Assembly);
             options.SupportNonNullableReferenceTypes();

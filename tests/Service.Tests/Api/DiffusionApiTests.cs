@@ -106,6 +106,22 @@ public sealed class DiffusionApiTests(DiffusionApiTests.Factory factory) : IClas
     }
 
     [Fact]
+    public async Task A_refused_stream_still_sends_its_problem_to_a_client_that_accepts_only_event_streams()
+    {
+        var client = await factory.CreateLoadedClientAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/diffusion/samples/stream?model=gmm-2d&steps=0");
+        request.Headers.Accept.ParseAdd("text/event-stream"); // what EventSource and the playground send
+
+        var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await Json(response);
+        Assert.Equal("steps", problem.GetProperty("field").GetString());
+        Assert.Contains("'steps' (K) must be 1..", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
     public async Task The_stream_reports_every_step_then_the_result()
     {
         var client = await factory.CreateLoadedClientAsync();

@@ -13,7 +13,7 @@ using Service.Models.Errors;
 namespace Service.Api.Features.Search;
 
 /// <summary>k-nearest-neighbour search of an index under its cross-encoder, at a budget of cross-encoder calls.</summary>
-/// <param name="Index">An index (GET /v1/indexes).</param>
+/// <param name="Index">An index (GET /v1/search/indexes).</param>
 /// <param name="Query">The query every scored item is paired with.</param>
 /// <param name="K">Results returned, 1..budget.</param>
 /// <param name="Budget">Cross-encoder calls the search may spend, 2..Search:MaxBudget (exhaustive ignores it).</param>
@@ -32,7 +32,7 @@ public sealed record SearchRequest(
     [property: DefaultValue("cur")] string? Method = "cur",
     int? Anchors = null) : IExampleProvider
 {
-    public static object Example => new SearchRequest("demo", "Where can I deposit money?", K: 10, Budget: 100, Method: "cur");
+    public static object Example => new SearchRequest("verb-motion", "The horse galloped across the field", K: 10, Budget: 100, Method: "cur");
 }
 
 /// <param name="Score">The cross-encoder's raw score (logit) of the query with this item; every result is scored exactly.</param>
@@ -47,6 +47,15 @@ public sealed record SearchTimings(double CeMs, double ApproxMs, double RerankMs
 /// <param name="CeCalls">Cross-encoder calls made: at most the budget, except for exhaustive (one per live item).</param>
 public sealed record SearchResponse(SearchHit[] Results, int CeCalls, SearchTimings Timings);
 
+/// <summary>An index as searchers see it: what GET /v1/indexes shows admins, less the build details.</summary>
+/// <param name="Status">queued | loading | building | ready | failed; only ready indexes answer searches.</param>
+/// <param name="N">Live items (the build job's items until the index is ready).</param>
+/// <param name="Model">The cross-encoder that scores its items; null until known.</param>
+/// <param name="Exhaustive">Whether method exhaustive is allowed (N ≤ Search:MaxExhaustiveItems).</param>
+public sealed record SearchIndexInfo(string Name, string Status, int N, string? Model, bool Exhaustive);
+
+public sealed record SearchIndexList(string Object, SearchIndexInfo[] Data);
+
 public static class SearchEndpoints
 {
     static readonly string[] Methods = ["cur", "adaptive", "de-rerank", "exhaustive"];
@@ -60,6 +69,8 @@ public static class SearchEndpoints
                 "Scores are the cross-encoder's raw scores. Time per stage in x-ce-time, x-approx-time, x-rerank-time and x-total-time (ms).")
             .ProducesServiceErrors([.. ProblemTable.BodyErrors, ServiceErrorKind.ValidationFailed, ServiceErrorKind.NotFound,
                 ServiceErrorKind.Overloaded, ServiceErrorKind.NotReady, ServiceErrorKind.InferenceFailed]);
+        group.MapGet("/indexes", ListIndexes)
+            .WithSummary("Indexes that searches can name, with their size, cross-encoder and status (read-only; no admin key)");
         return routes;
     }
 
@@ -114,6 +125,15 @@ public static class SearchEndpoints
             result.CrossEncoderCalls,
             new SearchTimings(result.AnchorScoring.TotalMilliseconds, result.Approximation.TotalMilliseconds, result.Rerank.TotalMilliseconds)));
     }
+
+    public static Ok<SearchIndexList> ListIndexes(IndexCatalog catalog, IOptions<SearchOptions> options) =>
+        TypedResults.Ok(new SearchIndexList("list", [.. catalog.List().Select(entry =>
+        {
+            var state = entry.State;
+            var index = entry.Host?.Current;
+            var n = index?.LiveCount ?? state.Items;
+            return new SearchIndexInfo(entry.Name, IndexCatalog.Describe(state.Status), n, index?.Info.ModelId ?? state.Model, n <= options.Value.MaxExhaustiveItems);
+        })]));
 
     static ServiceException EmbeddingsUnavailable(string name, ServingIndex serving) => new(ServiceErrorKind.NotReady,
         $"Method de-rerank is unavailable on index '{name}' ({serving.EmbeddingsError}). Use cur, adaptive or exhaustive meanwhile.");

@@ -46,7 +46,7 @@ public sealed record TextTrainSettings(
     string Name, TextObjective Objective, Adaptation Adaptation, int Steps, int Queries, int Negatives, double LearningRate,
     int Rank, double Alpha, long Seed, int MaxTokens, int CheckpointEvery, bool Resume, int Threads, double MaxMinutes,
     string DataDirectory, string RunDirectory, string? AdapterOut,
-    CandidateSource Candidates, NegativeMix Mix, int MinedDepth, int WarmupSteps, int MicroBatch)
+    CandidateSource Candidates, NegativeMix Mix, int MinedDepth, int WarmupSteps, int MicroBatch, string? InitFrom)
 {
     public bool IsCrossEncoder => Objective is TextObjective.CeCoSent or TextObjective.CeBce or TextObjective.CeSoftmax;
 }
@@ -81,6 +81,7 @@ public static class TextTrainCommand
         var randomNegatives = new Option<int>("--random") { Description = "mixed: random negatives from the query's domain.", DefaultValueFactory = _ => 1 };
         var unmark = new Option<double>("--unmark") { Description = "mixed: probability that a query is shown without its « » marks.", DefaultValueFactory = _ => 0.5 };
         var warmup = new Option<int>("--warmup") { Description = "Steps of linear learning-rate warm-up, then linear decay to 0 at --steps; 0 = constant rate.", DefaultValueFactory = _ => 0 };
+        var initFrom = new Option<string?>("--init-from") { Description = "Start from the final weights (encoder and head) of this finished run: a second phase with its own negatives and schedule." };
         var micro = new Option<int>("--micro-batch") { Description = "Cross-encoders: pairs per forward pass, sorted by length so little is padding.", DefaultValueFactory = _ => 16 };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 300 };
         var queries = new Option<int>("--queries") { Description = "Training queries per step.", DefaultValueFactory = _ => 8 };
@@ -99,7 +100,7 @@ public static class TextTrainCommand
         var command = new Command("train", "Fine-tune MiniLM on WordNet (bi-/cross-encoder; CoSENT, softmax or BCE; LoRA, LoRA-as-optimizer or full).")
         {
             name, objective, adaptation, steps, queries, negatives, lr, rank, alpha, seed, maxTokens, checkpointEvery, resume, threads, maxMinutes, data, adapterOut,
-            candidates, mined, minedDepth, randomNegatives, unmark, warmup, micro,
+            candidates, mined, minedDepth, randomNegatives, unmark, warmup, micro, initFrom,
         };
         command.SetAction(parse =>
         {
@@ -119,7 +120,7 @@ public static class TextTrainCommand
                 parse.GetValue(adapterOut),
                 parse.GetValue(candidates) == "mixed" ? CandidateSource.Mixed : CandidateSource.Senses,
                 new NegativeMix(parse.GetValue(negatives), parse.GetValue(mined), parse.GetValue(randomNegatives), parse.GetValue(unmark)),
-                parse.GetValue(minedDepth), parse.GetValue(warmup), parse.GetValue(micro));
+                parse.GetValue(minedDepth), parse.GetValue(warmup), parse.GetValue(micro), parse.GetValue(initFrom));
             if (settings.Candidates == CandidateSource.Mixed && !settings.IsCrossEncoder)
                 throw new ArgumentException("--candidates mixed trains cross-encoders (ce-*).");
             new TextTrainer(settings).Run();
@@ -165,6 +166,13 @@ sealed class TextTrainer(TextTrainSettings settings)
         using var model = new TextModel(BertEncoder.FromOnnx(modelPath));
         var lora = new LoraOptions { Rank = settings.Rank, Alpha = settings.Alpha, Seed = settings.Seed };
         var (trained, adapters) = model.Prepare(settings.Adaptation, lora);
+        if (settings.InitFrom is { } initRun)
+        {
+            var initModel = Path.Combine(settings.RunDirectory, "..", initRun, "model.pt");
+            if (!File.Exists(initModel))
+                throw new FileNotFoundException($"--init-from {initRun}: the run has no final model (train it first).", initModel);
+            model.load(initModel); // a resumed checkpoint below replaces these weights
+        }
         model.train();
 
         Directory.CreateDirectory(settings.RunDirectory);

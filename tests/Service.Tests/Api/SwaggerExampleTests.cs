@@ -1,0 +1,90 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Service.Api.Hosting;
+using Service.Tests.Fixtures;
+
+namespace Service.Tests.Api;
+
+/// <summary>Every request body example in the OpenAPI document succeeds when sent as-is, as Swagger UI's "Try it out" sends it.</summary>
+public sealed class SwaggerExampleTests
+{
+    const string AdminKey = "swagger-example-tests-admin-key-0123456789";
+
+    [Fact]
+    public async Task Every_body_example_succeeds_as_sent_and_search_uses_the_demo_index()
+    {
+        using var factory = new ServiceFactory(("Admin:ApiKeys:0", AdminKey))
+        {
+            Adapters = [new AdapterOptions { Name = ServedDefaults.CrossEncoder, Kind = "cross-encoder", Path = ServedDefaults.CrossEncoderPath }],
+            DefaultCrossEncoder = ServedDefaults.CrossEncoder,
+            IndexFiles = ServedDefaults.IndexFiles,
+        };
+        var client = await factory.CreateLoadedClientAsync();
+        await WaitUntilReadyAsync(client);
+        var document = (await client.GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json"));
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        Assert.Contains("search", document.GetProperty("info").GetProperty("description").GetString(), StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("diffusion", document.GetProperty("info").GetProperty("description").GetString(), StringComparison.OrdinalIgnoreCase);
+
+        var sent = new List<string>();
+        foreach (var path in document.GetProperty("paths").EnumerateObject())
+        {
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                if (!operation.Value.TryGetProperty("requestBody", out var body) || path.Name.Contains('{'))
+                    continue;
+                var reference = body.GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString()!;
+                var schema = schemas.GetProperty(reference.Split('/')[^1]);
+                Assert.True(schema.TryGetProperty("example", out var example), $"{operation.Name.ToUpperInvariant()} {path.Name} has no example");
+                using var request = new HttpRequestMessage(new HttpMethod(operation.Name.ToUpperInvariant()), path.Name)
+                {
+                    Content = new StringContent(example.GetRawText(), Encoding.UTF8, "application/json"),
+                };
+                if (operation.Value.TryGetProperty("security", out _))
+                    request.Headers.Add(AdminOptions.KeyHeader, AdminKey);
+                var response = await client.SendAsync(request);
+                Assert.True(response.IsSuccessStatusCode, $"{operation.Name.ToUpperInvariant()} {path.Name}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                sent.Add($"{operation.Name.ToUpperInvariant()} {path.Name}");
+            }
+        }
+
+        Assert.Contains("POST /v1/search", sent);
+        Assert.Contains("POST /rerank", sent);
+        Assert.Contains("POST /v1/diffusion/samples", sent);
+        Assert.Contains("POST /v1/indexes", sent);
+    }
+
+    [Fact]
+    public async Task The_public_index_list_shows_the_demo_index_without_a_key()
+    {
+        using var factory = new ServiceFactory(("Admin:ApiKeys:0", AdminKey))
+        {
+            Adapters = [new AdapterOptions { Name = ServedDefaults.CrossEncoder, Kind = "cross-encoder", Path = ServedDefaults.CrossEncoderPath }],
+            DefaultCrossEncoder = ServedDefaults.CrossEncoder,
+            IndexFiles = ServedDefaults.IndexFiles,
+        };
+        var client = await factory.CreateLoadedClientAsync();
+        await WaitUntilReadyAsync(client);
+
+        var list = await client.GetFromJsonAsync<JsonElement>("/v1/search/indexes");
+        var demo = Assert.Single(list.GetProperty("data").EnumerateArray());
+        Assert.Equal("verb-motion", demo.GetProperty("name").GetString());
+        Assert.Equal("ready", demo.GetProperty("status").GetString());
+        Assert.Equal(ServedDefaults.CrossEncoder, demo.GetProperty("model").GetString());
+        Assert.True(demo.GetProperty("n").GetInt32() > 1000);
+        Assert.True(demo.GetProperty("exhaustive").GetBoolean());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/v1/indexes")).StatusCode); // the admin list stays keyed
+    }
+
+    static async Task WaitUntilReadyAsync(HttpClient client)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while ((await client.GetAsync("/readyz")).StatusCode != HttpStatusCode.OK)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the service did not become ready in 2 minutes");
+            await Task.Delay(200);
+        }
+    }
+}
