@@ -26,8 +26,10 @@ public sealed record IndexBuildJob(string Id, string Name, string Model, IndexIt
 public sealed record ServingIndex(AnchorIndex Index, RerankModel Model, ItemEmbeddings? Embeddings, string? EmbeddingsError);
 
 /// <summary>An index's status as GET shows it; <see cref="Error"/> on a ready index is the last refused reload.</summary>
+/// <param name="CallsResumed">Of <see cref="CallsDone"/>, the calls a failed or interrupted build of the same inputs had saved in its checkpoint.</param>
 public sealed record IndexState(
-    IndexStatus Status, string? Model, int Items, int Queries, ScoreType StoredAs, long CallsDone, long CallsTotal, string? JobId, string? Error)
+    IndexStatus Status, string? Model, int Items, int Queries, ScoreType StoredAs, long CallsDone, long CallsTotal, string? JobId, string? Error,
+    long CallsResumed = 0)
 {
     public double Progress => CallsTotal == 0 ? (Status == IndexStatus.Ready ? 1 : 0) : (double)CallsDone / CallsTotal;
 }
@@ -72,7 +74,7 @@ public sealed class IndexEntry(string name, string path) : IProgress<AnchorIndex
 
     /// <summary>Build progress: CE calls done of k_q·N, resumed shards included.</summary>
     public void Report(AnchorIndexBuildProgress value) =>
-        Set(State with { Status = IndexStatus.Building, CallsDone = value.CallsDone, CallsTotal = value.CallsTotal });
+        Set(State with { Status = IndexStatus.Building, CallsDone = value.CallsDone, CallsTotal = value.CallsTotal, CallsResumed = value.CallsResumed });
 
     internal void Serve(AnchorIndexHost serving, RerankModel model, ItemEmbeddings? embeddings, string? embeddingsError)
     {

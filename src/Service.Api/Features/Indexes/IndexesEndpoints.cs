@@ -53,9 +53,10 @@ public sealed record IndexBuildAccepted(string JobId, string Name, string Status
 /// <param name="Model">The cross-encoder the index was built with and searches use.</param>
 /// <param name="Created">When R was built; null until ready.</param>
 /// <param name="Error">Why the build or load failed, or, on a ready index, why the last reload was refused.</param>
+/// <param name="CeCallsResumed">Of ce_calls_done, those taken from the checkpoint of an earlier build of the same inputs that failed or was interrupted.</param>
 public sealed record IndexInfo(
     string Name, string Status, double Progress, long CeCallsDone, long CeCallsTotal, int N, [property: JsonPropertyName("k_q")] int KQ,
-    string Dtype, long MemoryBytes, string? Model, DateTimeOffset? Created, string? JobId, string? Error);
+    string Dtype, long MemoryBytes, string? Model, DateTimeOffset? Created, string? JobId, string? Error, long CeCallsResumed);
 
 public sealed record IndexList(string Object, IndexInfo[] Data);
 
@@ -198,9 +199,10 @@ public static partial class IndexesEndpoints
         var dtype = (index?.Info.StoredAs ?? state.StoredAs) == ScoreType.Float16 ? "float16" : "float32";
         return index is null
             ? new IndexInfo(entry.Name, IndexCatalog.Describe(state.Status), state.Progress, state.CallsDone, state.CallsTotal, state.Items, state.Queries,
-                dtype, 0, state.Model, null, state.JobId, state.Error)
+                dtype, 0, state.Model, null, state.JobId, state.Error, state.CallsResumed)
             : new IndexInfo(entry.Name, IndexCatalog.Describe(state.Status), state.Progress, state.CallsDone, state.CallsTotal, index.LiveCount, index.QueryCount,
-                dtype, (long)index.QueryCount * index.Snapshot().Count * sizeof(float), index.Info.ModelId, index.Info.Created, state.JobId, state.Error);
+                dtype, (long)index.QueryCount * index.Snapshot().Count * sizeof(float), index.Info.ModelId, index.Info.Created, state.JobId, state.Error,
+                state.CallsResumed);
     }
 
     // Ends in a letter or digit: "x." would name the file "x..anncur". \z: $ would let a trailing newline through.
