@@ -8,9 +8,24 @@ using Spectre.Console;
 
 namespace Service.Cli.Index;
 
-/// <summary>Recall of one method at one budget, averaged over the evaluation queries.</summary>
+/// <summary>Recall of one method at one budget, and how often it returns the right synset, averaged over the evaluation queries.</summary>
 /// <param name="Role">"dev" for a domain that chooses the k_i/k_r splits, "test" (or null, in older rows) for a reported one.</param>
-public sealed record CurEvalRow(string Domain, string Method, int Budget, int AnchorItems, int Rerank, int Queries, double Recall1, double Recall10, double Recall100, double MeanCalls, string? Role = null);
+/// <param name="GoldAcc1">Share of queries whose gold item comes back first (null in rows written before it was measured).</param>
+/// <param name="GoldMrr10">Mean reciprocal rank of the gold item in the returned top 10 (0 when it is not there).</param>
+/// <param name="Model">The cross-encoder measured (null in rows written before it was recorded).</param>
+/// <remarks>
+/// Two reference rows carry no budget: <see cref="BiEncoderMethod"/> (the base bi-encoder's top-k, no cross-encoder call;
+/// Budget 0) and <see cref="ExhaustiveMethod"/> (every item scored; Budget N).
+/// </remarks>
+public sealed record CurEvalRow(
+    string Domain, string Method, int Budget, int AnchorItems, int Rerank, int Queries, double Recall1, double Recall10, double Recall100, double MeanCalls,
+    string? Role = null, double? GoldAcc1 = null, double? GoldMrr10 = null, string? Model = null)
+{
+    public const string BiEncoderMethod = "bi-encoder top-k";
+    public const string ExhaustiveMethod = "exhaustive CE";
+
+    public bool IsReference => Method is BiEncoderMethod or ExhaustiveMethod;
+}
 
 /// <summary>
 /// <c>index evaluate</c>: top-k recall of ANNCUR (random anchors, two k_i/k_r splits), adaptive ANNCUR and bi-encoder
@@ -114,7 +129,17 @@ public static class CurEvaluateCommand
             using var embedderModel = IndexCommands.LoadEmbedder();
             var embedder = new SentenceEmbedder(embedderModel);
             var embeddings = await ItemEmbeddings.ComputeAsync(index.Snapshot(), embedder, cancellation);
-            var rows = new List<CurEvalRow>();
+            var rows = new List<CurEvalRow>
+            {
+                await Measure(domain, CurEvalRow.BiEncoderMethod, 0, 0, 0, sample, exact, truth, position, async (_, q, _) =>
+                {
+                    var snapshot = index.Snapshot();
+                    var nearest = embeddings.Shortlist((await embedder.EmbedAsync([q.Text], cancellation))[0], snapshot, 100);
+                    return new AnnCurResult([.. nearest.Select(j => new ScoredItem(snapshot.Id(j), snapshot.Text(j), 0))], 0, default, default, default);
+                }),
+                await Measure(domain, CurEvalRow.ExhaustiveMethod, items.Count, 0, items.Count, sample, exact, truth, position, (cached, q, _) =>
+                    BaselineSearch.ExhaustiveAsync(index, cached, q.Text, 100, cancellation)),
+            };
             var budgetList = parse.GetValue(budgets)!.Split(',').Select(int.Parse).Where(b => b < items.Count).ToList();
             var shares = parse.GetValue(splitsFrom) is { } dev
                 ? BestShares(parse.GetValue(results)!, dev)
@@ -140,7 +165,7 @@ public static class CurEvaluateCommand
             var resultsPath = parse.GetValue(results)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(resultsPath))!);
             var kept = File.Exists(resultsPath) ? CurReport.ReadRows(resultsPath).Where(r => r.Domain != domain).ToList() : [];
-            File.WriteAllLines(resultsPath, kept.Concat(rows.Select(r => r with { Role = domainRole })).Select(r => JsonSerializer.Serialize(r)));
+            File.WriteAllLines(resultsPath, kept.Concat(rows.Select(r => r with { Role = domainRole, Model = parse.GetValue(model) })).Select(r => JsonSerializer.Serialize(r)));
             CurReport.Write(resultsPath, parse.GetValue(report)!);
             foreach (var r in rows)
                 AnsiConsole.MarkupLine(Markup.Escape($"{r.Method} B={r.Budget}: R@1 {r.Recall1:F3} R@10 {r.Recall10:F3} R@100 {r.Recall100:F3} ({r.MeanCalls:F0} calls)"));
@@ -156,21 +181,24 @@ public static class CurEvaluateCommand
         string domain, string method, int budget, int anchors, int rerank, List<QueryLine> sample, List<float[]> exact, List<string[]> truth,
         Dictionary<string, int> position, Func<CachedScorer, QueryLine, int, Task<AnnCurResult>> search)
     {
-        double r1 = 0, r10 = 0, r100 = 0, calls = 0;
+        double r1 = 0, r10 = 0, r100 = 0, calls = 0, acc1 = 0, mrr10 = 0;
         for (var i = 0; i < sample.Count; i++)
         {
             var cached = new CachedScorer(position, exact[i]);
             var result = await search(cached, sample[i], i);
-            if (cached.Calls > budget)
+            if (cached.Calls > Math.Max(budget, 0) && method != CurEvalRow.BiEncoderMethod)
                 throw new InvalidOperationException($"{method} used {cached.Calls} CE calls at budget {budget}.");
             calls += cached.Calls;
             var found = result.Items.Select(x => x.Id).ToList();
             r1 += Recall(found, truth[i], 1);
             r10 += Recall(found, truth[i], 10);
             r100 += Recall(found, truth[i], 100);
+            var rank = found.Take(10).ToList().IndexOf(sample[i].Gold ?? throw new InvalidOperationException($"Query {sample[i].Id} has no gold item."));
+            acc1 += rank == 0 ? 1 : 0;
+            mrr10 += rank >= 0 ? 1.0 / (rank + 1) : 0;
         }
         var n = sample.Count;
-        return new CurEvalRow(domain, method, budget, anchors, rerank, n, r1 / n, r10 / n, r100 / n, calls / n);
+        return new CurEvalRow(domain, method, budget, anchors, rerank, n, r1 / n, r10 / n, r100 / n, calls / n, GoldAcc1: acc1 / n, GoldMrr10: mrr10 / n);
 
         static double Recall(List<string> found, string[] truth, int k) =>
             found.Take(k).Intersect(truth.Take(k)).Count() / (double)Math.Min(k, truth.Length);
