@@ -7,8 +7,9 @@
 #         PHASES="load overload" scripts/reliability.sh
 # Environment: PORT (default 18090), OUT (default data/reliability), PHASES (load overload fuzz faults),
 #              SECONDS_PER_PHASE (default 60), and per-route base rates RATE_EMBED (10), RATE_SIMILARITY (5),
-#              RATE_RERANK (2), RATE_SEARCH (0.5) in requests/s; overload sends 4× each. The base mix keeps about 60 % of
-#              the 2-core machine's cross-encoder capacity busy (a search is 100 CE calls, a rerank 8).
+#              RATE_RERANK (2), RATE_SEARCH (0.5) in requests/s; overload sends 4× each. The base mix asks for 66 CE
+#              calls/s, about 40 % of what the 2-core machine's cross-encoder served under overload on 2026-12-07
+#              (a search is 100 CE calls, a rerank 8).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -101,7 +102,7 @@ if [[ " $phases " == *" faults "* ]]; then
   note() { printf '%s\n' "$*" | tee -a "$log"; }
 
   step "fault: process killed during an index build"
-  # A small real build (base cross-encoder adapter minilm-cosent-ce): 240 items × 24 anchor queries.
+  # A small real build (the default cross-encoder): 240 items × 24 anchor queries.
   words=(river bank music storm bread guitar train market doctor garden winter engine letter mountain painter harbour)
   for i in $(seq 0 239); do
     printf '{"id":"i%d","text":"a %s near the %s with a %s"}\n' "$i" "${words[i % 16]}" "${words[(i / 16) % 16]}" "${words[(i * 7) % 16]}"

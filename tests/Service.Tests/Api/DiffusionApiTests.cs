@@ -137,6 +137,28 @@ public sealed class DiffusionApiTests(DiffusionApiTests.Factory factory) : IClas
     }
 
     [Fact]
+    public async Task A_vector_model_previews_x0_as_points_and_the_last_preview_is_the_final_sample()
+    {
+        var client = await factory.CreateLoadedClientAsync();
+
+        var text = await client.GetStringAsync("/v1/diffusion/samples/stream?model=gmm-2d&count=5&steps=4&variance=analytic&seed=3&preview_every=1");
+
+        var lines = text.Split("\n");
+        var events = lines.Where(l => l.StartsWith("event: ")).Select(l => l["event: ".Length..]).ToArray();
+        Assert.Equal(["progress", "preview", "progress", "preview", "progress", "preview", "progress", "preview", "result"], events);
+        var data = lines.Where(l => l.StartsWith("data: ")).Select(l => JsonDocument.Parse(l["data: ".Length..]).RootElement).ToArray();
+        var last = data[^2];
+        Assert.False(last.TryGetProperty("png", out _));
+        Assert.Equal(5, last.GetProperty("points").GetArrayLength());
+        Assert.Equal(2, last.GetProperty("points")[0].GetArrayLength());
+        // At the last step (s = 0) x̂₀ is the sample itself: the scatter ends where the result is.
+        var samples = data[^1].GetProperty("samples");
+        for (var i = 0; i < 5; i++)
+            for (var j = 0; j < 2; j++)
+                Assert.Equal(samples[i][j].GetSingle(), last.GetProperty("points")[i][j].GetSingle(), 3);
+    }
+
+    [Fact]
     public async Task The_trained_mnist_unet_draws_a_png_grid_with_the_analytic_variance()
     {
         var client = await factory.CreateLoadedClientAsync();

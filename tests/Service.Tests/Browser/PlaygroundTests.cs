@@ -81,6 +81,27 @@ public sealed partial class PlaygroundTests(PlaygroundFixture fixture)
     }
 
     [Fact]
+    public async Task A_2d_model_draws_x0_as_a_live_scatter_then_the_samples()
+    {
+        var page = await fixture.OpenAsync();
+        await page.SelectOptionAsync("#diffusion-model", "gmm-2d");
+        await page.FillAsync("#diffusion-steps", "25");
+        await page.FillAsync("#diffusion-count", "64");
+        await page.ClickAsync("#diffusion-form button[type=submit]");
+
+        var run = page.Locator("#diffusion-runs article.run");
+        await Assertions.Expect(run.Locator("canvas.final")).ToHaveCountAsync(1, new() { Timeout = 30_000 });
+        await Assertions.Expect(run.Locator(".progress-count")).ToContainTextAsync("25 progress events");
+        Assert.Equal(25, await run.Locator(".progress-log li").CountAsync());
+        var size = await run.Locator("canvas.final").EvaluateAsync<int[]>("c => [c.width, c.height]");
+        Assert.Equal([320, 320], size);
+        // Blue points were drawn: the canvas is not blank.
+        Assert.True(await run.Locator("canvas.final").EvaluateAsync<bool>(
+            "c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; for (let i = 0; i < d.length; i += 4) if (d[i] < 80 && d[i + 2] > 150) return true; return false; }"));
+        Assert.StartsWith("data:image/png;base64,", await run.Locator("a.download").GetAttributeAsync("href"));
+    }
+
+    [Fact]
     public async Task A_bad_input_shows_the_problem_title_and_detail()
     {
         var page = await fixture.OpenAsync();

@@ -55,4 +55,26 @@ public sealed class CurReportTests : IDisposable
             Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
         }
     }
+
+    [Fact]
+    public void Gold_accuracy_gets_its_own_tables_with_the_bi_encoder_and_exhaustive_as_references_outside_the_recall_tables()
+    {
+        var path = WriteResults(
+            new CurEvalRow("gold.domain", CurEvalRow.BiEncoderMethod, 0, 0, 0, 200, 0.1, 0.2, 0.3, 0, "test", GoldAcc1: 0.29, GoldMrr10: 0.438, Model: "ce-x"),
+            new CurEvalRow("gold.domain", CurEvalRow.ExhaustiveMethod, 1411, 0, 1411, 200, 1, 1, 1, 1411, "test", GoldAcc1: 0.565, GoldMrr10: 0.694, Model: "ce-x"),
+            Cur("gold.domain", "test", 0.2, 100, 0.5) with { GoldAcc1 = 0.135, GoldMrr10 = 0.155, Model = "ce-x" },
+            Cur("gold.domain", "test", 0.2, 200, 0.6) with { GoldAcc1 = 0.215, GoldMrr10 = 0.246, Model = "ce-x" });
+        var report = Path.Combine(folder, "cur.md");
+
+        CurReport.Write(path, report);
+
+        var text = File.ReadAllText(report);
+        Assert.Contains("cross-encoder `ce-x`", text);
+        Assert.Contains("| bi-encoder top-k | 0 | 0.290 | 0.438 |", text);
+        Assert.Contains("| exhaustive CE | 1411 | 0.565 | 0.694 |", text);
+        Assert.Contains("Gold acc@1 (the right synset first), by CE-call budget:\n\n| method | B = 100 | B = 200 |", text.ReplaceLineEndings("\n"));
+        Assert.Contains("| cur (0.2 anchors) | 0.135 | 0.215 |", text);
+        Assert.Contains("| cur (0.2 anchors) | 0.155 | 0.246 |", text);
+        Assert.DoesNotContain("| bi-encoder top-k | 0.", text.Split("The gold answer")[0]); // no budget column for a reference in the recall tables
+    }
 }

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Net.ServerSentEvents;
+using System.Text.Json.Serialization;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -45,7 +46,11 @@ public sealed record DiffusionSamplesResponse(
 /// <summary>One reverse step: k counts 1..K in the order the steps run; σ² is averaged over the batch and dimensions.</summary>
 public sealed record DiffusionProgressEvent(int Step, int Steps, int T, int S, double Sigma2);
 
-public sealed record DiffusionPreviewEvent(int Step, string Png);
+/// <summary>x̂₀ at a step: a PNG grid (base64) for image models, else each sample's first two coordinates, for a scatter.</summary>
+public sealed record DiffusionPreviewEvent(
+    int Step,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Png,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] float[][]? Points);
 
 public sealed record DiffusionModelInfo(
     string Name, string Schedule, int Steps, int Dimension, int[]? ImageShape, string[] Variances, string[] Trajectories, string[] Processes, string Status);
@@ -69,7 +74,7 @@ public static class DiffusionEndpoints
             .WithRequestTimeout(TimeoutOptions.LongPolicy);
         group.MapGet("/samples/stream", Stream)
             .WithSummary("Draw samples, streaming progress as server-sent events")
-            .WithDescription("Events: 'progress' after every step (step, t, s, σ²), 'preview' (x̂₀ as a PNG grid, base64) every preview_every steps for image models, then 'result'. Closing the connection stops sampling.")
+            .WithDescription("Events: 'progress' after every step (step, t, s, σ²), 'preview' every preview_every steps (x̂₀ as a PNG grid, base64, for image models; else each sample's first two coordinates as 'points'), then 'result'. Closing the connection stops sampling.")
             .ProducesServiceErrors(ServiceErrorKind.MalformedRequest, ServiceErrorKind.ValidationFailed, ServiceErrorKind.UnknownModel,
                 ServiceErrorKind.Overloaded, ServiceErrorKind.NotReady)
             .WithRequestTimeout(TimeoutOptions.LongPolicy);
@@ -117,8 +122,12 @@ public static class DiffusionEndpoints
             var step = progress.Step.Count - progress.Step.K + 1;
             events.Writer.TryWrite(new SseItem<object>(
                 new DiffusionProgressEvent(step, progress.Step.Count, progress.Step.T, progress.Step.S, progress.Step.MeanVariance), "progress"));
-            if (progress.PredictedX0 is { } x0 && diffusion.ImageShape is var (height, width))
-                events.Writer.TryWrite(new SseItem<object>(new DiffusionPreviewEvent(step, Convert.ToBase64String(ImageGrid.ToPng(x0, height, width))), "preview"));
+            if (progress.PredictedX0 is not { } x0)
+                return;
+            var preview = diffusion.ImageShape is var (height, width)
+                ? new DiffusionPreviewEvent(step, Convert.ToBase64String(ImageGrid.ToPng(x0, height, width)), null)
+                : new DiffusionPreviewEvent(step, null, Plane(x0, diffusion.Backbone.Dimension));
+            events.Writer.TryWrite(new SseItem<object>(preview, "preview"));
         }, previewEvery, http.RequestAborted);
         _ = sampling.ContinueWith(done =>
         {
@@ -128,6 +137,10 @@ public static class DiffusionEndpoints
         }, TaskScheduler.Default);
         return TypedResults.ServerSentEvents(events.Reader.ReadAllAsync(http.RequestAborted));
     }
+
+    /// <summary>Each sample's first two coordinates: x̂₀ [count × d] row-major → [count][2].</summary>
+    static float[][] Plane(float[] x0, int dimension) =>
+        [.. Enumerable.Range(0, x0.Length / dimension).Select(i => new[] { x0[i * dimension], x0[i * dimension + Math.Min(1, dimension - 1)] })];
 
     public static Ok<DiffusionModelInfo[]> ListModels(ModelRegistry registry) =>
         TypedResults.Ok(registry.List().Where(m => m.Descriptor.Kind == DiffusionModel.Kind).Select(m => Describe(registry, m)).ToArray());

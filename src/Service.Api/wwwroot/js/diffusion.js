@@ -97,9 +97,13 @@ async function stream(variance) {
         item.textContent = `t = ${data.t} → ${data.s}, σ² = ${data.sigma2.toExponential(3)}`;
         log.append(item);
         log.scrollTop = log.scrollHeight;
-      } else if (name === 'preview') {
+      } else if (name === 'preview' && data.png) {
         preview.src = `data:image/png;base64,${data.png}`;
         if (!preview.isConnected) picture.replaceChildren(preview);
+      } else if (name === 'preview' && data.points) {
+        const live = scatter(data.points, model, `x̂₀ at step ${data.step}`);
+        live.classList.replace('final', 'preview');
+        picture.replaceChildren(live);
       } else if (name === 'result') {
         finish(run, picture, data, model, variance, events);
       }
@@ -119,7 +123,7 @@ function finish(run, picture, result, model, variance, events) {
     image.src = href = `data:image/png;base64,${result.png}`;
     picture.replaceChildren(image);
   } else {
-    const canvas = scatter(result.samples, model);
+    const canvas = scatter(result.samples, model, 'final samples');
     canvas.setAttribute('aria-label', `${result.count} samples, first two coordinates, ${variance}`);
     picture.replaceChildren(canvas);
     href = canvas.toDataURL('image/png');
@@ -136,8 +140,8 @@ function finish(run, picture, result, model, variance, events) {
   run.insertBefore(done, picture);
 }
 
-// The first two coordinates of every sample, on axes that fit them.
-function scatter(samples, model) {
+// The first two coordinates of every point (x̂₀ while streaming, then the samples), on axes that fit them.
+function scatter(samples, model, label = 'samples') {
   const size = 320;
   const canvas = document.createElement('canvas');
   canvas.width = canvas.height = size;
@@ -160,6 +164,6 @@ function scatter(samples, model) {
     ctx.fill();
   }
   ctx.fillStyle = '#555';
-  ctx.fillText(`${model?.name ?? ''} ±${reach.toFixed(1)}`, 6, 14);
+  ctx.fillText(`${model?.name ?? ''} ${label}, ±${reach.toFixed(1)}`, 6, 14);
   return canvas;
 }
