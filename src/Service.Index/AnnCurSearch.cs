@@ -20,6 +20,12 @@ public sealed record AnnCurOptions
     /// <summary>Draws the random anchor items; one seed gives one fixed anchor set, whose E is cached.</summary>
     public int Seed { get; init; }
 
+    /// <summary>
+    /// Chooses the first round's k_i¹ anchors (snapshot, count → live item positions), e.g. the bi-encoder's nearest items
+    /// (ADACUR's DE-initialised variant); null: the index's fixed random set, whose E is cached.
+    /// </summary>
+    public Func<AnchorIndexSnapshot, int, int[]>? FirstAnchors { get; init; }
+
     /// <summary>rcond of the pseudo-inverses; null: the index's rule (<see cref="AnchorIndex.RelativeCutoff"/>).</summary>
     public double? RelativeCutoff { get; init; }
 
@@ -39,10 +45,10 @@ public sealed record AnnCurResult(IReadOnlyList<ScoredItem> Items, int CrossEnco
 /// <remarks>
 /// <para>Notation:</para>
 /// <code>
-/// anchors // the query's anchor items; the first round's k_i¹ are the index's fixed random set (cached U, E)
+/// anchors // the query's anchor items; the first round's k_i¹ are the index's fixed random set (cached U, E), or FirstAnchors' choice
 /// c       // CE(q, anchors) [|anchors|]
 /// u       // U = pinv(R[:, anchors]) [|anchors| × k_q], per query after round 1
-/// sHat    // ŝ [N]: c E in round 1, (c U) R after
+/// sHat    // ŝ [N]: c E in round 1 (random set), (c U) R otherwise
 /// </code>
 /// <para>ANNCUR: c on k_i random anchors, ŝ = c E, exact CE on the top k_r items by ŝ, top-k by exact score.</para>
 /// <para>ADACUR: k_i is split over the rounds (earlier rounds take the remainder); each later round takes the items with the best
@@ -69,15 +75,32 @@ public sealed class AnnCurSearch(AnchorIndex index, ICrossEncoderScorer scorer)
         var roundSizes = RoundSizes(anchorItems, Math.Min(options.Rounds, anchorItems));
         var watch = Stopwatch.StartNew();
         TimeSpan scoring = default, approximation = default;
-        var (snapshot, approximator) = index.AcquireAnchors(roundSizes[0], options.Seed, options.RelativeCutoff); // builds U and E on a set's first use
-        Lap(ref approximation);
-
-        var anchors = new List<int>(approximator.Anchors);
-        var c = new List<float>(await ScoreAsync(query, snapshot, anchors, cancellationToken).ConfigureAwait(false));
-        Lap(ref scoring);
-        var sHat = new float[snapshot.Count]; // ŝ [N]
-        approximator.Approximate(c.ToArray(), sHat);
-
+        AnchorIndexSnapshot snapshot;
+        List<int> anchors;
+        List<float> c;
+        float[] sHat;
+        if (options.FirstAnchors is { } choose)
+        {
+            snapshot = index.Snapshot();
+            anchors = [.. choose(snapshot, roundSizes[0])];
+            if (anchors.Count == 0 || anchors.Distinct().Count() != anchors.Count || !anchors.All(a => a < snapshot.Count && snapshot.IsLive(a)))
+                throw new InvalidOperationException("FirstAnchors must return distinct live item positions.");
+            Lap(ref approximation);
+            c = [.. await ScoreAsync(query, snapshot, anchors, cancellationToken).ConfigureAwait(false)];
+            Lap(ref scoring);
+            sHat = new float[snapshot.Count]; // ŝ [N]
+            Reapproximate(snapshot, anchors, c, options.RelativeCutoff, sHat);
+        }
+        else
+        {
+            (snapshot, var approximator) = index.AcquireAnchors(roundSizes[0], options.Seed, options.RelativeCutoff); // builds U and E on a set's first use
+            Lap(ref approximation);
+            anchors = [.. approximator.Anchors];
+            c = [.. await ScoreAsync(query, snapshot, anchors, cancellationToken).ConfigureAwait(false)];
+            Lap(ref scoring);
+            sHat = new float[snapshot.Count]; // ŝ [N]
+            approximator.Approximate(c.ToArray(), sHat);
+        }
         foreach (var size in roundSizes.Skip(1))
         {
             var added = TopK.Select(Exclude(sHat, snapshot, anchors), size);

@@ -64,6 +64,11 @@ public static class CurEvaluateCommand
             if (result.GetValueOrDefault<double>() is <= 0 or >= 1)
                 result.AddError("--adaptive-share must lie strictly between 0 and 1.");
         });
+        var deShares = new Option<string>("--de-shares")
+        {
+            Description = "Anchor shares k_i/budget of adaptive-de (ADACUR whose first round is the bi-encoder's nearest items); empty: none.",
+            DefaultValueFactory = _ => "",
+        };
         var rcond = new Option<double?>("--rcond") { Description = "rcond of the pseudo-inverses instead of the index's rule (AnchorIndex.RelativeCutoff); for choosing it on a dev domain." };
         var results = new Option<string>("--results") { DefaultValueFactory = _ => "docs/results/cur/results.jsonl" };
         var report = new Option<string>("--report") { DefaultValueFactory = _ => "docs/results/cur.md" };
@@ -71,7 +76,7 @@ public static class CurEvaluateCommand
         var reportOnly = new Option<bool>("--report-only") { Description = "Only regenerate the report and its figures from the results file." };
         var command = new Command("evaluate", "Recall of CUR / adaptive CUR / DE re-rank against the exact CE top-k, per budget (resumable).")
         {
-            dir, model, queries, budgets, splits, splitsFrom, role, rounds, adaptiveShare, rcond, results, report, maxMinutes, reportOnly,
+            dir, model, queries, budgets, splits, splitsFrom, role, rounds, adaptiveShare, deShares, rcond, results, report, maxMinutes, reportOnly,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -159,6 +164,20 @@ public static class CurEvaluateCommand
                 var roundCount = Math.Min(parse.GetValue(rounds), adaptiveAnchors);
                 rows.Add(await Measure(domain, $"adaptive ({adaptiveAnchorShare:0.##} anchors, {roundCount} rounds)", budget, adaptiveAnchors, budget - adaptiveAnchors, sample, exact, truth, position, (cached, q, i) =>
                     new AnnCurSearch(index, cached).SearchAsync(q.Text, new AnnCurOptions { K = 100, AnchorItems = adaptiveAnchors, Rerank = budget - adaptiveAnchors, Rounds = roundCount, Seed = i, RelativeCutoff = cutoff }, cancellation)));
+                foreach (var share in parse.GetValue(deShares)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(v => double.Parse(v, CultureInfo.InvariantCulture)))
+                {
+                    var deAnchors = AnchorItems(share, budget);
+                    var deRounds = Math.Min(parse.GetValue(rounds), deAnchors);
+                    rows.Add(await Measure(domain, $"adaptive-de ({share:0.##} anchors, {deRounds} rounds)", budget, deAnchors, budget - deAnchors, sample, exact, truth, position, async (cached, q, i) =>
+                    {
+                        var vector = (await embedder.EmbedAsync([q.Text], cancellation))[0];
+                        return await new AnnCurSearch(index, cached).SearchAsync(q.Text, new AnnCurOptions
+                        {
+                            K = 100, AnchorItems = deAnchors, Rerank = budget - deAnchors, Rounds = deRounds, Seed = i, RelativeCutoff = cutoff,
+                            FirstAnchors = (snapshot, count) => embeddings.Shortlist(vector, snapshot, count),
+                        }, cancellation);
+                    }));
+                }
                 rows.Add(await Measure(domain, "de-rerank", budget, 0, budget, sample, exact, truth, position, (cached, q, _) =>
                     BaselineSearch.RetrieveAndRerankAsync(index, embeddings, embedder, cached, q.Text, 100, budget, cancellation)));
             }

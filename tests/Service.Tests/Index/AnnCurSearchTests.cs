@@ -26,6 +26,37 @@ public sealed class AnnCurSearchTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Chosen_first_anchors_are_scored_first_and_exact_low_rank_scores_still_give_the_exact_top_k()
+    {
+        const int anchorQueries = 12, itemCount = 400;
+        var scorer = new SyntheticScorer(anchorQueries + 10, itemCount, rank: 8, noise: 0, seed: 3);
+        var search = new AnnCurSearch(scorer.Index(anchorQueries, itemCount), scorer);
+        var chosen = new List<int[]>();
+        var options = new AnnCurOptions
+        {
+            K = 10, AnchorItems = 12, Rerank = 20, Rounds = 3,
+            FirstAnchors = (snapshot, count) =>
+            {
+                int[] first = [.. Enumerable.Range(100, count)]; // any live positions will do
+                chosen.Add(first);
+                return first;
+            },
+        };
+
+        for (var query = anchorQueries; query < anchorQueries + 5; query++)
+        {
+            var before = scorer.Calls;
+            var result = await search.SearchAsync(SyntheticScorer.QueryText(query), options, CancellationToken.None);
+
+            Assert.Equal(options.Budget, scorer.Calls - before);
+            Assert.Equal(AnnCurSearch.RoundSizes(12, 3)[0], chosen[^1].Length);
+            Assert.Equal(scorer.ExactTop(query, itemCount, 10).Select(SyntheticScorer.ItemId), result.Items.Select(item => item.Id));
+        }
+        await Assert.ThrowsAsync<InvalidOperationException>(() => search.SearchAsync(
+            SyntheticScorer.QueryText(anchorQueries), options with { FirstAnchors = (_, count) => [.. Enumerable.Repeat(5, count)] }, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task With_noise_CUR_recalls_far_more_than_random_items_at_the_same_budget()
     {
         var (scorer, index) = NoisyCase();
