@@ -29,11 +29,20 @@ public sealed class SearchOptions
     /// </summary>
     [Range(0.01, 0.99)] public double AdaptiveAnchorShare { get; set; } = 0.7;
 
-    /// <summary>k_i of cur or adaptive for a request that omits "anchors": the method's share of the budget, at least 1.</summary>
-    public int DefaultAnchorItems(string method, int budget) =>
-        Math.Max(1, (int)Math.Round(budget * (method == "adaptive" ? AdaptiveAnchorShare : CurAnchorShare)));
+    /// <summary>
+    /// k_i / budget of method adaptive-de when a request omits "anchors". 0.7 had the best mean top-10 recall over budgets
+    /// 100–1000 on the dev domain verb.contact with minilm-ce-mixed, among 0.3, 0.5 and 0.7 (docs/results/cur.md).
+    /// </summary>
+    [Range(0.01, 0.99)] public double AdaptiveDeAnchorShare { get; set; } = 0.7;
 
-    /// <summary>The search POST /v1/search runs for method cur or adaptive: k_i anchors (the default when null), the rest of the budget re-ranked.</summary>
+    /// <summary>k_i of cur, adaptive or adaptive-de for a request that omits "anchors": the method's share of the budget, at least 1.</summary>
+    public int DefaultAnchorItems(string method, int budget) =>
+        Math.Max(1, (int)Math.Round(budget * method switch { "adaptive" => AdaptiveAnchorShare, "adaptive-de" => AdaptiveDeAnchorShare, _ => CurAnchorShare }));
+
+    /// <summary>
+    /// The search POST /v1/search runs for method cur, adaptive or adaptive-de: k_i anchors (the default when null), the rest
+    /// of the budget re-ranked (adaptive-de's first round is chosen by the caller through <see cref="AnnCurOptions.FirstAnchors"/>).
+    /// </summary>
     public AnnCurOptions AnnCur(string method, int k, int budget, int? anchorItems = null)
     {
         var anchors = anchorItems ?? DefaultAnchorItems(method, budget);
@@ -42,7 +51,7 @@ public sealed class SearchOptions
             K = k,
             AnchorItems = anchors,
             Rerank = budget - anchors,
-            Rounds = method == "adaptive" ? Math.Min(AdaptiveRounds, anchors) : 1,
+            Rounds = method is "adaptive" or "adaptive-de" ? Math.Min(AdaptiveRounds, anchors) : 1,
             Seed = AnchorSeed,
         };
     }

@@ -44,5 +44,12 @@ public sealed class DemoIndexTests
         var unmarked = await client.PostAsJsonAsync("/v1/search", new { index = "verb-motion", query = "The horse galloped across the field", k = 3, budget = 200, method = "exhaustive" });
         var top = (await unmarked.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results").EnumerateArray().Select(r => r.GetProperty("text").GetString()!).ToList();
         Assert.True(top[0].StartsWith("gallop", StringComparison.Ordinal), string.Join(" | ", top));
+
+        // adaptive-de (a bi-encoder first round) finds it within 200 calls, where random first anchors return other motion verbs.
+        var adaptiveDe = await client.PostAsJsonAsync("/v1/search", new { index = "verb-motion", query = "The horse galloped across the field", k = 3, budget = 200, method = "adaptive-de" });
+        var found = await adaptiveDe.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(200, found.GetProperty("ce_calls").GetInt32());
+        var first = found.GetProperty("results")[0].GetProperty("text").GetString()!;
+        Assert.True(first.StartsWith("gallop", StringComparison.Ordinal), first);
     }
 }

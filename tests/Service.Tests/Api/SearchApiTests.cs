@@ -48,6 +48,7 @@ public sealed class SearchApiTests(IndexServiceFixture fixture)
     [Theory]
     [InlineData("cur")]
     [InlineData("adaptive")]
+    [InlineData("adaptive-de")]
     [InlineData("de-rerank")]
     [InlineData("exhaustive")]
     public async Task Every_method_returns_exactly_scored_results_best_first_within_the_budget(string method)
@@ -85,6 +86,7 @@ public sealed class SearchApiTests(IndexServiceFixture fixture)
     [Theory]
     [InlineData("cur")]
     [InlineData("adaptive")]
+    [InlineData("adaptive-de")]
     public async Task A_budget_of_every_item_gives_the_exact_top_k(string method)
     {
         var index = await fixture.SharedIndexAsync();
@@ -99,6 +101,7 @@ public sealed class SearchApiTests(IndexServiceFixture fixture)
     [Theory]
     [InlineData("cur", 2)]      // Search:CurAnchorShare 0.3 of 8, rounded
     [InlineData("adaptive", 6)] // Search:AdaptiveAnchorShare 0.7 of 8, rounded
+    [InlineData("adaptive-de", 6)] // Search:AdaptiveDeAnchorShare 0.7 of 8, rounded
     public async Task Omitting_anchors_spends_the_method_s_default_share_of_the_budget_on_them(string method, int anchors)
     {
         var index = await fixture.SharedIndexAsync();
@@ -134,8 +137,8 @@ public sealed class SearchApiTests(IndexServiceFixture fixture)
         var malformed = await fixture.Client.PostAsync("/v1/search", new StringContent("""{"index": "shared", "query": "q", "k": "ten"}""", Encoding.UTF8, "application/json"));
 
         var problem = await Problem(unknown, HttpStatusCode.UnprocessableEntity, "validation-failed");
-        Assert.Equal(["cur", "adaptive", "de-rerank", "exhaustive"], problem.GetProperty("available").EnumerateArray().Select(e => e.GetString()));
-        Assert.Contains("cur, adaptive, de-rerank, exhaustive", problem.GetProperty("detail").GetString());
+        Assert.Equal(["cur", "adaptive", "adaptive-de", "de-rerank", "exhaustive"], problem.GetProperty("available").EnumerateArray().Select(e => e.GetString()));
+        Assert.Contains("cur, adaptive, adaptive-de, de-rerank, exhaustive", problem.GetProperty("detail").GetString());
         await Problem(malformed, HttpStatusCode.BadRequest, "malformed-request");
     }
 

@@ -7,6 +7,7 @@ public sealed class SearchOptionsTests
     [Theory]
     [InlineData("cur", 100, 30)]
     [InlineData("adaptive", 100, 70)]
+    [InlineData("adaptive-de", 100, 70)]
     [InlineData("cur", 2, 1)]      // 0.6 rounds to 1
     [InlineData("adaptive", 2, 1)]
     [InlineData("cur", 1000, 300)]

@@ -34,7 +34,7 @@ public sealed partial class PlaygroundTests(PlaygroundFixture fixture)
         var page = await fixture.OpenAsync();
         await Assertions.Expect(page.Locator("#search-index")).ToHaveValueAsync("verb-motion");
         await page.FillAsync("#search-query", "The horse galloped across the field");
-        await page.SelectOptionAsync("#search-method", "cur");
+        await page.SelectOptionAsync("#search-method", "adaptive-de");
         await page.FillAsync("#search-budget", "200");
         await Assertions.Expect(page.Locator("#search-budget-value")).ToHaveTextAsync("200");
         await page.CheckAsync("#search-compare");
@@ -48,6 +48,7 @@ public sealed partial class PlaygroundTests(PlaygroundFixture fixture)
         Assert.True(calls.Success);
         Assert.InRange(int.Parse(calls.Groups[1].Value), 1, 200);
         await Assertions.Expect(page.Locator("#search-summary .overlap")).ToContainTextAsync("Overlap with exhaustive:");
+        Assert.StartsWith("gallop", await page.Locator("#search-results .result-text").First.TextContentAsync());
         Assert.Equal(3, await page.Locator("#search-timings .segment").CountAsync());
         await page.Locator("#search").ScreenshotAsync(new() { Path = Screenshot("search") });
     }

@@ -20,10 +20,12 @@ namespace Service.Api.Features.Search;
 /// <param name="Method">
 /// cur: ANNCUR, exact scores on k_i random anchor items approximate every item's score through R, the best budget − k_i are re-ranked;
 /// adaptive: ADACUR, the anchors chosen over Search:AdaptiveRounds rounds, each among the best approximated items;
+/// adaptive-de: adaptive whose first round is the base bi-encoder's nearest items instead of random ones (the best method for the
+/// default cross-encoder: docs/results/cur.md);
 /// de-rerank: the budget nearest items by the base bi-encoder (all-MiniLM-L6-v2), re-ranked;
 /// exhaustive: every item scored (at most Search:MaxExhaustiveItems live items).
 /// </param>
-/// <param name="Anchors">k_i for cur and adaptive, 1..budget; when omitted, Search:CurAnchorShare (0.3) or Search:AdaptiveAnchorShare (0.7) of the budget.</param>
+/// <param name="Anchors">k_i for cur, adaptive and adaptive-de, 1..budget; when omitted, Search:CurAnchorShare (0.3), Search:AdaptiveAnchorShare (0.7) or Search:AdaptiveDeAnchorShare (0.7) of the budget.</param>
 public sealed record SearchRequest(
     string? Index,
     string? Query,
@@ -32,7 +34,7 @@ public sealed record SearchRequest(
     [property: DefaultValue("cur")] string? Method = "cur",
     int? Anchors = null) : IExampleProvider
 {
-    public static object Example => new SearchRequest("verb-motion", "The horse galloped across the field", K: 10, Budget: 100, Method: "cur");
+    public static object Example => new SearchRequest("verb-motion", "The horse galloped across the field", K: 10, Budget: 200, Method: "adaptive-de");
 }
 
 /// <param name="Score">The cross-encoder's raw score (logit) of the query with this item; every result is scored exactly.</param>
@@ -58,14 +60,14 @@ public sealed record SearchIndexList(string Object, SearchIndexInfo[] Data);
 
 public static class SearchEndpoints
 {
-    static readonly string[] Methods = ["cur", "adaptive", "de-rerank", "exhaustive"];
+    static readonly string[] Methods = ["cur", "adaptive", "adaptive-de", "de-rerank", "exhaustive"];
 
     public static IEndpointRouteBuilder MapSearchEndpoints(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/search").WithTags("Search");
         group.MapPost("/", Search)
             .WithSummary("Top-k items of an index under its cross-encoder, at a budget of cross-encoder calls (ANNCUR)")
-            .WithDescription("Methods: cur (ANNCUR), adaptive (ADACUR), de-rerank (bi-encoder retrieve, cross-encoder re-rank) and exhaustive. " +
+            .WithDescription("Methods: cur (ANNCUR), adaptive (ADACUR), adaptive-de (ADACUR with a bi-encoder first round), de-rerank (bi-encoder retrieve, cross-encoder re-rank) and exhaustive. " +
                 "Scores are the cross-encoder's raw scores. Time per stage in x-ce-time, x-approx-time, x-rerank-time and x-total-time (ms).")
             .ProducesServiceErrors([.. ProblemTable.BodyErrors, ServiceErrorKind.ValidationFailed, ServiceErrorKind.NotFound,
                 ServiceErrorKind.Overloaded, ServiceErrorKind.NotReady, ServiceErrorKind.InferenceFailed]);
@@ -94,8 +96,8 @@ public static class SearchEndpoints
             if (request.K > request.Budget)
                 throw InputValidation.Invalid($"'k' ({request.K}) exceeds 'budget' ({request.Budget}): only scored items are returned. Lower k or raise the budget.", "k");
         }
-        if (request.Anchors is { } anchors && (method is not ("cur" or "adaptive") || anchors < 1 || anchors > request.Budget))
-            throw InputValidation.Invalid($"'anchors' is k_i of cur and adaptive, 1..budget ({request.Budget}); omit it for {method} or choose a value in range.", "anchors");
+        if (request.Anchors is { } anchors && (method is not ("cur" or "adaptive" or "adaptive-de") || anchors < 1 || anchors > request.Budget))
+            throw InputValidation.Invalid($"'anchors' is k_i of cur, adaptive and adaptive-de, 1..budget ({request.Budget}); omit it for {method} or choose a value in range.", "anchors");
 
         var serving = catalog.Serving(name);
         if (exhaustive && serving.Index.LiveCount > search.MaxExhaustiveItems)
@@ -109,8 +111,9 @@ public static class SearchEndpoints
         {
             "cur" or "adaptive" => await new AnnCurSearch(serving.Index, scorer).SearchAsync(
                 query, search.AnnCur(method, request.K, request.Budget, request.Anchors), http.RequestAborted),
+            "adaptive-de" => await AdaptiveDeAsync(serving, name, gateway, scorer, query, search.AnnCur(method, request.K, request.Budget, request.Anchors), http.RequestAborted),
             "de-rerank" => await BaselineSearch.RetrieveAndRerankAsync(
-                serving.Index, serving.Embeddings ?? throw EmbeddingsUnavailable(name, serving), gateway.Embedder(), scorer,
+                serving.Index, serving.Embeddings ?? throw EmbeddingsUnavailable(name, serving, "de-rerank"), gateway.Embedder(), scorer,
                 query, request.K, request.Budget, http.RequestAborted),
             _ => await BaselineSearch.ExhaustiveAsync(serving.Index, scorer, query, request.K, http.RequestAborted),
         };
@@ -135,6 +138,16 @@ public static class SearchEndpoints
             return new SearchIndexInfo(entry.Name, IndexCatalog.Describe(state.Status), n, index?.Info.ModelId ?? state.Model, n <= options.Value.MaxExhaustiveItems);
         })]));
 
-    static ServiceException EmbeddingsUnavailable(string name, ServingIndex serving) => new(ServiceErrorKind.NotReady,
-        $"Method de-rerank is unavailable on index '{name}' ({serving.EmbeddingsError}). Use cur, adaptive or exhaustive meanwhile.");
+    /// <summary>ADACUR whose first round is the k_i¹ items nearest to the query by the base bi-encoder.</summary>
+    static async Task<AnnCurResult> AdaptiveDeAsync(
+        ServingIndex serving, string name, TextGateway gateway, ICrossEncoderScorer scorer, string query, AnnCurOptions options, CancellationToken cancellationToken)
+    {
+        var embeddings = serving.Embeddings ?? throw EmbeddingsUnavailable(name, serving, "adaptive-de");
+        var vector = (await gateway.Embedder().EmbedAsync([query], cancellationToken))[0];
+        return await new AnnCurSearch(serving.Index, scorer).SearchAsync(
+            query, options with { FirstAnchors = (snapshot, count) => embeddings.Shortlist(vector, snapshot, count) }, cancellationToken);
+    }
+
+    static ServiceException EmbeddingsUnavailable(string name, ServingIndex serving, string method) => new(ServiceErrorKind.NotReady,
+        $"Method {method} is unavailable on index '{name}' ({serving.EmbeddingsError}). Use cur, adaptive or exhaustive meanwhile.");
 }
