@@ -16,7 +16,7 @@ namespace Service.Cli.Benchmarks;
 /// </summary>
 public static class SearchLatencyBenchmarkCommand
 {
-    static readonly string[] Methods = ["cur", "adaptive", "de-rerank"];
+    static readonly string[] Methods = ["cur", "adaptive", "adaptive-de", "de-rerank"];
 
     /// <summary>Natural questions about motion, for the WordNet verb.motion demo index; cycled when more queries are asked.</summary>
     static readonly string[] Queries =
@@ -95,16 +95,25 @@ public static class SearchLatencyBenchmarkCommand
         var search = new SearchOptions(); // the service's defaults: anchor shares, adaptive rounds and anchor seed
         AnnCurOptions Options(string method) => search.AnnCur(method, settings.K, settings.Budget);
 
-        // de-rerank's item embeddings are index setup in the service too, so they are computed here, untimed.
-        using var embedderModel = settings.Methods.Contains("de-rerank") ? IndexCommands.LoadEmbedder() : null;
+        // de-rerank's and adaptive-de's item embeddings are index setup in the service too, so they are computed here, untimed.
+        using var embedderModel = settings.Methods.Any(m => m is "de-rerank" or "adaptive-de") ? IndexCommands.LoadEmbedder() : null;
         var embedder = embedderModel is null ? null : new SentenceEmbedder(embedderModel);
         var embeddings = embedder is null ? null : await ItemEmbeddings.ComputeAsync(index.Snapshot(), embedder, cancellation);
 
         Task<AnnCurResult> Search(string method, string query) => method switch
         {
             "de-rerank" => BaselineSearch.RetrieveAndRerankAsync(index, embeddings!, embedder!, scorer, query, settings.K, settings.Budget, cancellation),
+            "adaptive-de" => AdaptiveDeAsync(query),
             _ => new AnnCurSearch(index, scorer).SearchAsync(query, Options(method), cancellation),
         };
+
+        // As the service runs it: the query's embedding, then ADACUR from the nearest items (the embedding counts in the total only).
+        async Task<AnnCurResult> AdaptiveDeAsync(string query)
+        {
+            var vector = (await embedder!.EmbedAsync([query], cancellation))[0];
+            return await new AnnCurSearch(index, scorer).SearchAsync(
+                query, Options("adaptive-de") with { FirstAnchors = (snapshot, count) => embeddings!.Shortlist(vector, snapshot, count) }, cancellation);
+        }
 
         async Task<Sample> Measure(string method, string query)
         {
@@ -138,7 +147,7 @@ public static class SearchLatencyBenchmarkCommand
                 Stage(s.Select(x => x.AnchorScoring)), Stage(s.Select(x => x.Approximation)), Stage(s.Select(x => x.Rerank)), Stage(s.Select(x => x.Total)),
             };
         }).ToArray();
-        var summary = Summary(settings, index, Options("cur"), Options("adaptive"));
+        var summary = Summary(settings, index, Options("cur"), Options("adaptive"), Options("adaptive-de"));
         Print("bench search", header, rows, summary);
         if (output is not null)
             await File.WriteAllTextAsync(output.FullName, Markdown("bench search", header, rows, summary), cancellation);
@@ -151,7 +160,7 @@ public static class SearchLatencyBenchmarkCommand
         return $"{Format(Median(values), "0.00")} / {Format(Percentile(values, 95), "0.00")}";
     }
 
-    static string Summary(Settings settings, AnchorIndex index, AnnCurOptions cur, AnnCurOptions adaptive)
+    static string Summary(Settings settings, AnchorIndex index, AnnCurOptions cur, AnnCurOptions adaptive, AnnCurOptions adaptiveDe)
     {
         var n = index.LiveCount;
         var rBytes = (long)index.QueryCount * n * sizeof(float); // in memory R is float32, whatever the file stores
@@ -159,7 +168,8 @@ public static class SearchLatencyBenchmarkCommand
         return $"Index {settings.Index}: N = {Format(n, "N0")} items, k_q = {index.QueryCount}, R in memory {Format(rBytes, "N0")} bytes " +
             $"({Format(rBytes / 1048576.0, "0.00")} MiB, float32; {index.Info.StoredAs.ToString().ToLowerInvariant()} on disk). Model {settings.Model}, {Environment.ProcessorCount} cores. " +
             $"{settings.Queries} queries per method ({distinct} distinct) after one warm-up; budget {settings.Budget}, k = {settings.K}; " +
-            $"cur: k_i = {cur.AnchorItems}, k_r = {cur.Rerank}; adaptive: k_i = {adaptive.AnchorItems} in {adaptive.Rounds} rounds, k_r = {adaptive.Rerank}; de-rerank: the budget nearest by " +
+            $"cur: k_i = {cur.AnchorItems}, k_r = {cur.Rerank}; adaptive: k_i = {adaptive.AnchorItems} in {adaptive.Rounds} rounds, k_r = {adaptive.Rerank}; " +
+            $"adaptive-de: k_i = {adaptiveDe.AnchorItems} in {adaptiveDe.Rounds} rounds, the first round the nearest items by all-MiniLM-L6-v2 (the query's embedding in the total only), k_r = {adaptiveDe.Rerank}; de-rerank: the budget nearest by " +
             "all-MiniLM-L6-v2, embeddings computed beforehand. Times in ms, median / p95: the stages as the search result carries them, the total timed around the call.";
     }
 }
