@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The ANNCUR evaluation of docs/results/cur.md on WordNet domains, resumable stage by stage:
-#   1. dev domain verb.contact (2,198 items, 100 queries): chooses the CUR anchor shares k_i/B (--role dev, six shares;
+#   1. dev domain verb.contact (2,198 items, 100 queries): chooses the CUR anchor shares k_i/B (--role dev, six shares,
+#      and adaptive-de's among 0.3/0.5/0.7, chosen 0.7 with minilm-ce-mixed;
 #      adaptive's share, the `index evaluate --adaptive-share` default 0.7, was chosen on it too: docs/results/cur.md);
 #   2. held-out test domain noun.animal+noun.state (11,057 items, k_q = 100, 200 queries) with the two shares chosen on dev;
 #   3. held-out test domain verb.motion (1,411 items, the committed demo index, 200 queries) with the same shares.
@@ -16,9 +17,11 @@ cd "$repo"
 max_minutes="${1:-0}"
 [[ -f data/wordnet/items.jsonl ]] || { dotnet run --project src/Service.Cli -- data wordnet; dotnet run --project src/Service.Cli -- data wordnet-benchmark; }
 # A copy of the CLI's Release build, so rebuilding the tree cannot disturb a long run.
-if [[ ! -f data/cur-cli/service-cli.dll ]]; then
+# The copy is refreshed when the checkout has moved on since it was made.
+if [[ ! -f data/cur-cli/service-cli.dll || "$(cat data/cur-cli/.commit 2>/dev/null)" != "$(git rev-parse HEAD)" ]]; then
   dotnet build src/Service.Cli -c Release
   rm -rf data/cur-cli && cp -r src/Service.Cli/bin/Release/net10.0 data/cur-cli
+  git rev-parse HEAD > data/cur-cli/.commit
 fi
 cli=(dotnet data/cur-cli/service-cli.dll index)
 mkdir -p data/cur/logs
@@ -39,6 +42,6 @@ stage() {
   tail -3 "data/cur/logs/$domains-evaluate.log"
 }
 
-stage verb.contact 50 dev 100 --splits 0.1,0.2,0.3,0.5,0.7,0.9
-stage noun.animal+noun.state 100 test 200 --splits-from verb.contact
-stage verb.motion 50 test 200 --splits-from verb.contact
+stage verb.contact 50 dev 100 --splits 0.1,0.2,0.3,0.5,0.7,0.9 --de-shares 0.3,0.5,0.7
+stage noun.animal+noun.state 100 test 200 --splits-from verb.contact --de-shares 0.7
+stage verb.motion 50 test 200 --splits-from verb.contact --de-shares 0.7

@@ -34,7 +34,7 @@ public sealed record CurEvalRow(
 /// </summary>
 /// <remarks>
 /// The exact scores CE(q, every item) are computed once per evaluation query (N calls) and cached under
-/// <c>&lt;dir&gt;/exact/</c>, which makes the run resumable query by query. The methods then score through
+/// <c>&lt;dir&gt;/exact/&lt;weights sha-256 prefix&gt;/</c>, which makes the run resumable query by query. The methods then score through
 /// <see cref="CachedScorer"/>, which answers from that cache and counts calls: the cross-encoder is deterministic, so the
 /// methods see exactly the scores a live call would return, at no extra cost.
 /// </remarks>
@@ -95,7 +95,8 @@ public static class CurEvaluateCommand
             var scorer = new RerankModelScorer(crossEncoder);
 
             // 1. The exact pass, cached per query.
-            var exactDir = Path.Combine(folder, "exact");
+            // Keyed by the cross-encoder's weights, so a run with another model never reads these scores.
+            var exactDir = Path.Combine(folder, "exact", crossEncoder.WeightsSha256[..16]);
             Directory.CreateDirectory(exactDir);
             var texts = items.Select(i => i.Text).ToList();
             var clock = Stopwatch.StartNew();
