@@ -135,13 +135,17 @@ public static class CurEvaluateCommand
             using var embedderModel = IndexCommands.LoadEmbedder();
             var embedder = new SentenceEmbedder(embedderModel);
             var embeddings = await ItemEmbeddings.ComputeAsync(index.Snapshot(), embedder, cancellation);
+            // Each query's bi-encoder vector, once (one query per call, as the service embeds a search's query).
+            var queryVectors = new float[sample.Count][];
+            for (var i = 0; i < sample.Count; i++)
+                queryVectors[i] = (await embedder.EmbedAsync([sample[i].Text], cancellation))[0];
             var rows = new List<CurEvalRow>
             {
-                await Measure(domain, CurEvalRow.BiEncoderMethod, 0, 0, 0, sample, exact, truth, position, async (_, q, _) =>
+                await Measure(domain, CurEvalRow.BiEncoderMethod, 0, 0, 0, sample, exact, truth, position, (_, _, i) =>
                 {
                     var snapshot = index.Snapshot();
-                    var nearest = embeddings.Shortlist((await embedder.EmbedAsync([q.Text], cancellation))[0], snapshot, 100);
-                    return new AnnCurResult([.. nearest.Select(j => new ScoredItem(snapshot.Id(j), snapshot.Text(j), 0))], 0, default, default, default);
+                    var nearest = embeddings.Shortlist(queryVectors[i], snapshot, 100);
+                    return Task.FromResult(new AnnCurResult([.. nearest.Select(j => new ScoredItem(snapshot.Id(j), snapshot.Text(j), 0))], 0, default, default, default));
                 }),
                 await Measure(domain, CurEvalRow.ExhaustiveMethod, items.Count, 0, items.Count, sample, exact, truth, position, (cached, q, _) =>
                     BaselineSearch.ExhaustiveAsync(index, cached, q.Text, 100, cancellation)),
@@ -169,15 +173,12 @@ public static class CurEvaluateCommand
                 {
                     var deAnchors = AnchorItems(share, budget);
                     var deRounds = Math.Min(parse.GetValue(rounds), deAnchors);
-                    rows.Add(await Measure(domain, $"adaptive-de ({share:0.##} anchors, {deRounds} rounds)", budget, deAnchors, budget - deAnchors, sample, exact, truth, position, async (cached, q, i) =>
-                    {
-                        var vector = (await embedder.EmbedAsync([q.Text], cancellation))[0];
-                        return await new AnnCurSearch(index, cached).SearchAsync(q.Text, new AnnCurOptions
+                    rows.Add(await Measure(domain, $"adaptive-de ({share:0.##} anchors, {deRounds} rounds)", budget, deAnchors, budget - deAnchors, sample, exact, truth, position, (cached, q, i) =>
+                        new AnnCurSearch(index, cached).SearchAsync(q.Text, new AnnCurOptions
                         {
                             K = 100, AnchorItems = deAnchors, Rerank = budget - deAnchors, Rounds = deRounds, Seed = i, RelativeCutoff = cutoff,
-                            FirstAnchors = (snapshot, count) => embeddings.Shortlist(vector, snapshot, count),
-                        }, cancellation);
-                    }));
+                            FirstAnchors = (snapshot, count) => embeddings.Shortlist(queryVectors[i], snapshot, count),
+                        }, cancellation)));
                 }
                 rows.Add(await Measure(domain, "de-rerank", budget, 0, budget, sample, exact, truth, position, (cached, q, _) =>
                     BaselineSearch.RetrieveAndRerankAsync(index, embeddings, embedder, cached, q.Text, 100, budget, cancellation)));

@@ -15,14 +15,8 @@ public sealed class SwaggerExampleTests
     [Fact]
     public async Task Every_body_example_succeeds_as_sent_and_search_uses_the_demo_index()
     {
-        using var factory = new ServiceFactory(("Admin:ApiKeys:0", AdminKey))
-        {
-            Adapters = [new AdapterOptions { Name = ServedDefaults.CrossEncoder, Kind = "cross-encoder", Path = ServedDefaults.CrossEncoderPath }],
-            DefaultCrossEncoder = ServedDefaults.CrossEncoder,
-            IndexFiles = ServedDefaults.IndexFiles,
-        };
-        var client = await factory.CreateLoadedClientAsync();
-        await WaitUntilReadyAsync(client);
+        using var factory = ServedDemo();
+        var client = await ReadyClientAsync(factory);
         var document = (await client.GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json"));
         var schemas = document.GetProperty("components").GetProperty("schemas");
         Assert.Contains("search", document.GetProperty("info").GetProperty("description").GetString(), StringComparison.OrdinalIgnoreCase);
@@ -59,14 +53,8 @@ public sealed class SwaggerExampleTests
     [Fact]
     public async Task The_public_index_list_shows_the_demo_index_without_a_key()
     {
-        using var factory = new ServiceFactory(("Admin:ApiKeys:0", AdminKey))
-        {
-            Adapters = [new AdapterOptions { Name = ServedDefaults.CrossEncoder, Kind = "cross-encoder", Path = ServedDefaults.CrossEncoderPath }],
-            DefaultCrossEncoder = ServedDefaults.CrossEncoder,
-            IndexFiles = ServedDefaults.IndexFiles,
-        };
-        var client = await factory.CreateLoadedClientAsync();
-        await WaitUntilReadyAsync(client);
+        using var factory = ServedDemo();
+        var client = await ReadyClientAsync(factory);
 
         var list = await client.GetFromJsonAsync<JsonElement>("/v1/search/indexes");
         var demo = Assert.Single(list.GetProperty("data").EnumerateArray());
@@ -78,13 +66,24 @@ public sealed class SwaggerExampleTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/v1/indexes")).StatusCode); // the admin list stays keyed
     }
 
-    static async Task WaitUntilReadyAsync(HttpClient client)
+    /// <summary>The service as appsettings.json serves it: the default cross-encoder and the committed demo index, with an admin key.</summary>
+    static ServiceFactory ServedDemo() => new(("Admin:ApiKeys:0", AdminKey))
     {
+        Adapters = [new AdapterOptions { Name = ServedDefaults.CrossEncoder, Kind = "cross-encoder", Path = ServedDefaults.CrossEncoderPath }],
+        DefaultCrossEncoder = ServedDefaults.CrossEncoder,
+        IndexFiles = ServedDefaults.IndexFiles,
+    };
+
+    /// <summary>A client once /readyz answers 200: the models and the demo index have loaded.</summary>
+    static async Task<HttpClient> ReadyClientAsync(ServiceFactory factory)
+    {
+        var client = await factory.CreateLoadedClientAsync();
         var deadline = DateTime.UtcNow.AddMinutes(2);
         while ((await client.GetAsync("/readyz")).StatusCode != HttpStatusCode.OK)
         {
             Assert.True(DateTime.UtcNow < deadline, "the service did not become ready in 2 minutes");
             await Task.Delay(200);
         }
+        return client;
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Service.Api.Hosting;
 using Service.Tests.Fixtures;
+using Service.Tests.WordNet;
 
 namespace Service.Tests.Browser;
 
@@ -33,7 +34,7 @@ public sealed class PlaygroundFixture : IAsyncLifetime
     {
         if (!File.Exists(ChromiumPath))
             throw new InvalidOperationException($"{ChromiumPath} is missing: run `apt-get install -y chromium` (.ci/run does this).");
-        var webRoot = Path.Combine(RepositoryRoot(), "src", "Service.Api", "wwwroot");
+        var webRoot = Path.Combine(WordNetTestData.RepositoryRoot, "src", "Service.Api", "wwwroot");
         app = ServiceApp.Create(["--environment", "Testing", "--urls", "http://127.0.0.1:0", "--webroot", webRoot,
             "--Models:CacheDirectory", MiniLmFixture.CacheDirectory, "--Indexes:Directory", indexes, "--Serilog:MinimumLevel:Default", "Warning",
             // A slow refill, so the 429 test can empty the bucket whatever the machine's speed; a page needs about ten permits.
@@ -91,16 +92,6 @@ public sealed class PlaygroundFixture : IAsyncLifetime
         }
         foreach (var dir in new[] { profile, indexes }.Where(Directory.Exists))
             Directory.Delete(dir, true);
-    }
-
-    static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Service.sln")))
-                return dir.FullName;
-        }
-        throw new DirectoryNotFoundException("Service.sln not found above the test output.");
     }
 }
 
