@@ -31,7 +31,8 @@ public sealed record TextEvalRow(
 /// <param name="DomainDepth">A cross-encoder re-ranks the base MiniLM's top this many of the query's domain.</param>
 /// <param name="ExhaustiveDomain">A domain whose every item a cross-encoder scores for <paramref name="ExhaustiveSample"/> queries; null: none.</param>
 /// <param name="Adapter">A cross-encoder adapter file: pairs are scored by ONNX Runtime with it merged, as the service scores them.</param>
-public sealed record TextEvalSettings(string Split, int DomainSample, int DomainDepth, string? ExhaustiveDomain, int ExhaustiveSample, string? ModelFile, string? Adapter);
+/// <param name="ScoresOut">Where to write every senses pair's scores (marked and unmarked query); null: nowhere.</param>
+public sealed record TextEvalSettings(string Split, int DomainSample, int DomainDepth, string? ExhaustiveDomain, int ExhaustiveSample, string? ModelFile, string? Adapter, string? ScoresOut = null);
 
 /// <summary>
 /// <c>text eval</c>: scores a model on the WordNet test (or dev) domains, unseen in training, and regenerates docs/results/text.md.
@@ -63,9 +64,10 @@ public static class TextEvalCommand
         var exhaustiveSample = new Option<int>("--exhaustive-sample") { DefaultValueFactory = _ => 200 };
         var modelFile = new Option<string?>("--model-file") { Description = "Weights to evaluate instead of the run's model.pt (e.g. a checkpoint's)." };
         var adapter = new Option<string?>("--adapter") { Description = "Cross-encoders: score with ONNX Runtime and this adapter file (the served model) instead of TorchSharp." };
+        var scoresOut = new Option<string?>("--scores-out") { Description = "Also write every senses pair's score, marked and unmarked, as JSON lines (for score analysis)." };
         var command = new Command("eval", "Evaluate a trained text model on the WordNet test or dev domains; updates docs/results/text.md.")
         {
-            run, data, split, results, report, threads, sample, depth, exhaustive, exhaustiveSample, modelFile, adapter,
+            run, data, split, results, report, threads, sample, depth, exhaustive, exhaustiveSample, modelFile, adapter, scoresOut,
         };
         command.SetAction(parse =>
         {
@@ -74,7 +76,8 @@ public static class TextEvalCommand
             var splitName = parse.GetValue(split)!;
             var exhaustiveDomain = parse.GetValue(exhaustive) ?? (splitName == "test" ? "verb.motion" : "none");
             var settings = new TextEvalSettings(splitName, parse.GetValue(sample), parse.GetValue(depth),
-                exhaustiveDomain == "none" ? null : exhaustiveDomain, parse.GetValue(exhaustiveSample), parse.GetValue(modelFile), parse.GetValue(adapter));
+                exhaustiveDomain == "none" ? null : exhaustiveDomain, parse.GetValue(exhaustiveSample), parse.GetValue(modelFile), parse.GetValue(adapter),
+                parse.GetValue(scoresOut));
             var row = Evaluate(parse.GetValue(run)!, parse.GetValue(data) ?? TextData.DefaultDirectory(), settings);
             var path = parse.GetValue(results) ?? $"docs/results/text/{splitName}-results.jsonl";
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
@@ -117,6 +120,8 @@ public static class TextEvalCommand
         var ranks = SensesRanks(groups, scores);
         var unmarkedScores = Score(ranked.SelectMany(g => g.Candidates.Select(c => (CandidateSampler.Unmarked(g.Query), c.Item))).ToList());
         var unmarkedRanks = SensesRanks(ranked, unmarkedScores);
+        if (settings.ScoresOut is { } scoresPath)
+            WriteSensesScores(scoresPath, groups, scores, ranked, unmarkedScores);
 
         // 3. The whole domain: a sample of queries outside the exhaustive domain, the same for every model.
         var queries = TextData.LoadQueries(dataDir, settings.Split);
@@ -196,6 +201,21 @@ public static class TextEvalCommand
                 ranks.Add(1 + CountAbove(span, span[0]));
         }
         return ranks;
+    }
+
+    /// <summary>One line per pair of the ranked groups: query and item ids, label, score, unmarked-query score.</summary>
+    static void WriteSensesScores(string path, List<QueryGroup> groups, float[] scores, List<QueryGroup> ranked, float[] unmarkedScores)
+    {
+        var marked = new Dictionary<(string, string), float>();
+        var offset = 0;
+        foreach (var g in groups)
+            foreach (var c in g.Candidates)
+                marked[(g.QueryId, c.ItemId)] = scores[offset++];
+        using var writer = new StreamWriter(path);
+        offset = 0;
+        foreach (var g in ranked)
+            foreach (var c in g.Candidates)
+                writer.WriteLine(JsonSerializer.Serialize(new { query_id = g.QueryId, item_id = c.ItemId, label = c.Label, score = marked[(g.QueryId, c.ItemId)], unmarked = unmarkedScores[offset++] }));
     }
 
     static CrossEncoderModel ServedCrossEncoder(string adapterPath, string modelPath)

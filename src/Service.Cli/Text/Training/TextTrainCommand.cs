@@ -46,7 +46,8 @@ public sealed record TextTrainSettings(
     string Name, TextObjective Objective, Adaptation Adaptation, int Steps, int Queries, int Negatives, double LearningRate,
     int Rank, double Alpha, long Seed, int MaxTokens, int CheckpointEvery, bool Resume, int Threads, double MaxMinutes,
     string DataDirectory, string RunDirectory, string? AdapterOut,
-    CandidateSource Candidates, NegativeMix Mix, int MinedDepth, int WarmupSteps, int MicroBatch, string? InitFrom)
+    CandidateSource Candidates, NegativeMix Mix, int MinedDepth, int WarmupSteps, int MicroBatch, string? InitFrom,
+    double TeacherWeight = 0, int TeacherOnlySteps = 0, double TeacherScale = 20)
 {
     public bool IsCrossEncoder => Objective is TextObjective.CeCoSent or TextObjective.CeBce or TextObjective.CeSoftmax;
 }
@@ -81,6 +82,9 @@ public static class TextTrainCommand
         var randomNegatives = new Option<int>("--random") { Description = "mixed: random negatives from the query's domain.", DefaultValueFactory = _ => 1 };
         var unmark = new Option<double>("--unmark") { Description = "mixed: probability that a query is shown without its « » marks.", DefaultValueFactory = _ => 0.5 };
         var warmup = new Option<int>("--warmup") { Description = "Steps of linear learning-rate warm-up, then linear decay to 0 at --steps; 0 = constant rate.", DefaultValueFactory = _ => 0 };
+        var teacher = new Option<double>("--teacher-weight") { Description = "ce-softmax: weight α of the base bi-encoder's soft ranking of each list in the target, (1 − α)·gold + α·softmax(scale·cos).", DefaultValueFactory = _ => 0 };
+        var teacherOnly = new Option<int>("--teacher-only-steps") { Description = "ce-softmax: the first steps learn the teacher's ranking alone (α = 1), a warm start for the head." };
+        var teacherScale = new Option<double>("--teacher-scale") { Description = "Inverse temperature of the teacher's softmax over cosines.", DefaultValueFactory = _ => 20 };
         var initFrom = new Option<string?>("--init-from") { Description = "Start from the final weights (encoder and head) of this finished run: a second phase with its own negatives and schedule." };
         var micro = new Option<int>("--micro-batch") { Description = "Cross-encoders: pairs per forward pass, sorted by length so little is padding.", DefaultValueFactory = _ => 16 };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 300 };
@@ -100,7 +104,7 @@ public static class TextTrainCommand
         var command = new Command("train", "Fine-tune MiniLM on WordNet (bi-/cross-encoder; CoSENT, softmax or BCE; LoRA, LoRA-as-optimizer or full).")
         {
             name, objective, adaptation, steps, queries, negatives, lr, rank, alpha, seed, maxTokens, checkpointEvery, resume, threads, maxMinutes, data, adapterOut,
-            candidates, mined, minedDepth, randomNegatives, unmark, warmup, micro, initFrom,
+            candidates, mined, minedDepth, randomNegatives, unmark, warmup, micro, initFrom, teacher, teacherOnly, teacherScale,
         };
         command.SetAction(parse =>
         {
@@ -120,9 +124,12 @@ public static class TextTrainCommand
                 parse.GetValue(adapterOut),
                 parse.GetValue(candidates) == "mixed" ? CandidateSource.Mixed : CandidateSource.Senses,
                 new NegativeMix(parse.GetValue(negatives), parse.GetValue(mined), parse.GetValue(randomNegatives), parse.GetValue(unmark)),
-                parse.GetValue(minedDepth), parse.GetValue(warmup), parse.GetValue(micro), parse.GetValue(initFrom));
+                parse.GetValue(minedDepth), parse.GetValue(warmup), parse.GetValue(micro), parse.GetValue(initFrom),
+                parse.GetValue(teacher), parse.GetValue(teacherOnly), parse.GetValue(teacherScale));
             if (settings.Candidates == CandidateSource.Mixed && !settings.IsCrossEncoder)
                 throw new ArgumentException("--candidates mixed trains cross-encoders (ce-*).");
+            if ((settings.TeacherWeight > 0 || settings.TeacherOnlySteps > 0) && (settings.Objective != TextObjective.CeSoftmax || settings.Candidates != CandidateSource.Mixed))
+                throw new ArgumentException("--teacher-weight and --teacher-only-steps need --objective ce-softmax --candidates mixed.");
             new TextTrainer(settings).Run();
             return 0;
         });
@@ -148,6 +155,7 @@ sealed class TextTrainer(TextTrainSettings settings)
         int[] Tokens(string text) => tokens.TryGetValue(text, out var ids) ? ids : tokens[text] = TextData.Tokenize(tokenizer, text);
 
         CandidateSampler? sampler = null;
+        BiEncoderTeacher? teacher = null;
         if (settings.Candidates == CandidateSource.Mixed)
         {
             var queries = TextData.LoadQueries(settings.DataDirectory, "train");
@@ -160,6 +168,12 @@ sealed class TextTrainer(TextTrainSettings settings)
                     return new TextScorer(baseModel, tokenizer);
                 });
             sampler = new CandidateSampler(queries, items, mined, settings.Mix);
+            if (settings.TeacherWeight > 0 || settings.TeacherOnlySteps > 0)
+            {
+                var teacherModel = new TextModel(BertEncoder.FromOnnx(modelPath));
+                teacherModel.eval();
+                teacher = new BiEncoderTeacher(new TextScorer(teacherModel, tokenizer), (float)settings.TeacherScale);
+            }
         }
 
         manual_seed(settings.Seed);
@@ -248,7 +262,7 @@ sealed class TextTrainer(TextTrainSettings settings)
                 using var scope = NewDisposeScope();
                 var (loss, pairCount) = sampler is null
                     ? Loss(model, Enumerable.Range(0, settings.Queries).Select(_ => groups[random.Next(groups.Count)]).ToList(), random, Tokens, cosineLoss, rawLoss, softmaxLoss)
-                    : ListLoss(model, sampler.Draw(settings.Queries, random), Tokens, rawLoss);
+                    : ListLoss(model, sampler.Draw(settings.Queries, random), Tokens, rawLoss, teacher, step < settings.TeacherOnlySteps ? 1 : settings.TeacherWeight);
                 if (adam is not null && settings.WarmupSteps > 0)
                 {
                     foreach (var group in adam.ParamGroups)
@@ -312,7 +326,12 @@ sealed class TextTrainer(TextTrainSettings settings)
     /// Cross-encoder loss over candidate lists (gold first in each). Pairs run in micro-batches of similar length, so a
     /// step pays for little padding; the scores are gathered back into list order before the loss.
     /// </summary>
-    (Tensor Loss, int Pairs) ListLoss(TextModel model, List<CandidateList> lists, Func<string, int[]> tokens, CoSentLoss rawLoss)
+    /// <remarks>
+    /// ce-softmax with a teacher: the target of each list is (1 − α)·onehot(gold) + α·p_t, p_t the bi-encoder's softmax
+    /// ranking (<see cref="BiEncoderTeacher"/>), and the loss is the cross-entropy −Σᵢ targetᵢ · log softmax(s)ᵢ; α = 0 is
+    /// the plain softmax loss.
+    /// </remarks>
+    (Tensor Loss, int Pairs) ListLoss(TextModel model, List<CandidateList> lists, Func<string, int[]> tokens, CoSentLoss rawLoss, BiEncoderTeacher? teacher, double alpha)
     {
         var encoded = lists.SelectMany(l => l.Items.Select(item => BertBatch.Pair(tokens(l.Query), tokens(item), 2 * settings.MaxTokens))).ToList();
         var order = Enumerable.Range(0, encoded.Count).OrderBy(i => encoded[i].Ids.Length).ToArray();
@@ -332,12 +351,15 @@ sealed class TextTrainer(TextTrainSettings settings)
         {
             case TextObjective.CeSoftmax:
             {
+                var soft = teacher is null || alpha == 0 ? null : teacher.Targets(lists);
+                var targets = soft is null ? labels : labels * (float)(1 - alpha) + tensor(soft) * (float)alpha; // [P]
                 var losses = new List<Tensor>();
                 var offset = 0L;
                 foreach (var list in lists)
                 {
-                    losses.Add(nn.functional.log_softmax(scores.narrow(0, offset, list.Items.Count), 0)[CandidateList.Gold].neg());
-                    offset += list.Items.Count;
+                    var n = list.Items.Count;
+                    losses.Add((nn.functional.log_softmax(scores.narrow(0, offset, n), 0) * targets.narrow(0, offset, n)).sum().neg());
+                    offset += n;
                 }
                 return (stack(losses).mean(), encoded.Count);
             }
