@@ -3,9 +3,15 @@ using Service.Models.Errors;
 
 namespace Service.Api.Errors;
 
-/// <summary>One row of the error table: the HTTP status, a stable RFC 9457 problem type and its title.</summary>
-public sealed record ProblemKind(int Status, string Type, string Title)
+/// <summary>
+/// One row of the error table: the HTTP status, a stable RFC 9457 problem type, its title, and what a client of this
+/// HTTP API can do about it (<paramref name="Advice"/>, appended to the facts an error carries from below).
+/// </summary>
+public sealed record ProblemKind(int Status, string Type, string Title, string? Advice = null)
 {
+    /// <summary>The facts of an error from below the HTTP layer, then this row's advice.</summary>
+    public string Detail(string facts) => Advice is null ? facts : $"{facts} {Advice}";
+
     /// <summary>The RFC 9457 body of this problem for one request.</summary>
     public ProblemDetails ToProblem(string detail, HttpRequest request) =>
         new() { Status = Status, Type = Type, Title = Title, Detail = detail, Instance = request.Path };
@@ -26,12 +32,12 @@ public static class ProblemTable
         [ServiceErrorKind.PayloadTooLarge] = Row(StatusCodes.Status413PayloadTooLarge, "payload-too-large", "The request body is too large"),
         [ServiceErrorKind.ValidationFailed] = Row(StatusCodes.Status422UnprocessableEntity, "validation-failed", "The request is not valid"),
         [ServiceErrorKind.InputTooLong] = Row(StatusCodes.Status422UnprocessableEntity, "input-too-long", "An input is longer than the model accepts"),
-        [ServiceErrorKind.UnknownModel] = Row(StatusCodes.Status422UnprocessableEntity, "unknown-model", "No such model"),
+        [ServiceErrorKind.UnknownModel] = Row(StatusCodes.Status422UnprocessableEntity, "unknown-model", "No such model", "The models are listed at GET /v1/models."),
         [ServiceErrorKind.NotFound] = Row(StatusCodes.Status404NotFound, "not-found", "No such resource"),
         [ServiceErrorKind.MethodNotAllowed] = Row(StatusCodes.Status405MethodNotAllowed, "method-not-allowed", "The route does not accept this method"),
         [ServiceErrorKind.Conflict] = Row(StatusCodes.Status409Conflict, "conflict", "The resource is not in a state that allows this"),
         [ServiceErrorKind.IndexFileRefused] = Row(StatusCodes.Status422UnprocessableEntity, "index-file-refused", "The index file was refused"),
-        [ServiceErrorKind.Overloaded] = Row(StatusCodes.Status429TooManyRequests, "overloaded", "The service is at capacity"),
+        [ServiceErrorKind.Overloaded] = Row(StatusCodes.Status429TooManyRequests, "overloaded", "The service is at capacity", "Retry after the Retry-After interval or send fewer concurrent requests."),
         [ServiceErrorKind.RateLimited] = Row(StatusCodes.Status429TooManyRequests, "rate-limited", "Too many requests from this client"),
         [ServiceErrorKind.NotReady] = Row(StatusCodes.Status503ServiceUnavailable, "not-ready", "The model is not ready"),
         [ServiceErrorKind.InferenceFailed] = Row(StatusCodes.Status500InternalServerError, "inference-failed", "The model failed"),
@@ -77,5 +83,5 @@ public static class ProblemTable
     /// <summary>Errors of every route that needs an admin API key, before its handler runs.</summary>
     public static readonly ServiceErrorKind[] AdminErrors = [ServiceErrorKind.Unauthorized, ServiceErrorKind.Forbidden];
 
-    static ProblemKind Row(int status, string slug, string title) => new(status, $"urn:service:problem:{slug}", title);
+    static ProblemKind Row(int status, string slug, string title, string? advice = null) => new(status, $"urn:service:problem:{slug}", title, advice);
 }

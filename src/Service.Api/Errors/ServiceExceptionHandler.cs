@@ -28,7 +28,7 @@ internal sealed class ServiceExceptionHandler(
             logger.LogError(exception, "Request failed with {Status} {ProblemType}", kind.Status, kind.Type);
 
         var problem = kind.ToProblem(
-            error?.Message ?? "The server failed unexpectedly. Retry later; if it persists, report it with the trace id.", http.Request);
+            error is not null ? kind.Detail(error.Message) : "The server failed unexpectedly. Retry later; if it persists, report it with the trace id.", http.Request);
         foreach (var (key, value) in error?.Extensions ?? new Dictionary<string, object?>())
             problem.Extensions[key] = value;
 

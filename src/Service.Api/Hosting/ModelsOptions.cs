@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Service.Models.ModelFiles;
 using Service.Models.Runtime;
 using Service.Models.Text.Adapters;
 
@@ -26,9 +27,7 @@ public sealed class ModelsOptions : IValidatableObject
     /// <summary>The cross-encoder adapter POST /rerank uses when a request names none; empty means requests must name one.</summary>
     public string DefaultCrossEncoder { get; set; } = "";
 
-    public string ResolvedCacheDirectory => CacheDirectory.Length > 0
-        ? CacheDirectory
-        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "service", "models");
+    public string ResolvedCacheDirectory => CacheDirectory.Length > 0 ? CacheDirectory : ModelCache.DefaultDirectory;
 
     /// <summary>Each adapter entry, unique names, and a default cross-encoder that is one of them.</summary>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

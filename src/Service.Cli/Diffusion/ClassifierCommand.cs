@@ -1,12 +1,13 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
-using Service.Models.Diffusion.Evaluation;
 using Service.Models.Diffusion.Unet;
 using Service.Models.Torch;
 using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;
+using Service.Training.Diffusion.Evaluation;
+using Service.Training.Diffusion;
 
 namespace Service.Cli.Diffusion;
 

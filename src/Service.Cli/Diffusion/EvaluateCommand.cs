@@ -4,12 +4,13 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Service.Models.Diffusion;
-using Service.Models.Diffusion.Evaluation;
 using Service.Models.Diffusion.Serving;
 using Service.Models.Diffusion.Unet;
 using Service.Models.Torch;
 using Spectre.Console;
 using static TorchSharp.torch;
+using Service.Training.Diffusion.Evaluation;
+using Service.Training.Diffusion;
 
 namespace Service.Cli.Diffusion;
 

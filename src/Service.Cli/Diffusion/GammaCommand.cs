@@ -3,6 +3,7 @@ using Service.Models.Diffusion;
 using Service.Models.Diffusion.Serving;
 using Service.Models.Diffusion.Unet;
 using Spectre.Console;
+using Service.Training.Diffusion;
 
 namespace Service.Cli.Diffusion;
 

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.IO.Compression;
 using Service.Models.Diffusion;
 using Service.Models.Diffusion.Unet;
+using Service.Training.Diffusion;
 
 namespace Service.Cli.Diffusion;
 

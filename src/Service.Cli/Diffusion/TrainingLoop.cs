@@ -7,6 +7,7 @@ using Spectre.Console;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Service.Training.Diffusion;
 
 namespace Service.Cli.Diffusion;
 

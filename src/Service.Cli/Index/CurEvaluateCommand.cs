@@ -1,3 +1,4 @@
+using Service.Api.Features.Shared;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -92,7 +93,7 @@ public static class CurEvaluateCommand
             var sample = all.OrderBy(q => GeneratedBlock.StableHash(q.Id)).Take(parse.GetValue(queries)).ToList();
             using var crossEncoder = IndexCommands.LoadCrossEncoder(parse.GetValue(model)!);
             var index = AnchorIndexFile.Load(Path.Combine(folder, "index.anncur"), crossEncoder.WeightsSha256);
-            var scorer = new RerankModelScorer(crossEncoder);
+            var scorer = new CrossEncoderScorer(crossEncoder);
 
             // 1. The exact pass, cached per query.
             // Keyed by the cross-encoder's weights, so a run with another model never reads these scores.

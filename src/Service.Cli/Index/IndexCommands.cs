@@ -1,8 +1,9 @@
+using Service.Api.Features.Shared;
+using Service.Models.ModelFiles;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using Service.Api.Hosting;
 using Service.Cli.Text;
 using Service.Cli.Text.Training;
 using Service.Index;
@@ -104,7 +105,7 @@ public static class IndexCommands
                 : Path.Combine(outPath, $"shard-{index:D4}-of-{count:D4}.anncur");
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             using var crossEncoder = LoadCrossEncoder(parse.GetValue(model)!);
-            var scorer = new RerankModelScorer(crossEncoder);
+            var scorer = new CrossEncoderScorer(crossEncoder);
             var storedAs = parse.GetValue(dtype) == "float16" ? ScoreType.Float16 : ScoreType.Float32;
             var request = scorer.BuildRequest(anchorTexts, allItems.GetRange(start, end - start), storedAs);
             var clock = Stopwatch.StartNew();
@@ -178,9 +179,9 @@ public static class IndexCommands
     }
 
     /// <summary>A configured cross-encoder adapter (appsettings Models:Adapters) on the CPU, through its batching worker.</summary>
-    public static RerankModel LoadCrossEncoder(string name)
+    public static CrossEncoderModel LoadCrossEncoder(string name)
     {
-        var (_, load) = RerankModel.MiniLmAdapter(name, new ModelsOptions().ResolvedCacheDirectory, new ExecutionDevice(ExecutionDevice.Cpu), new BatchingLimits());
+        var (_, load) = CrossEncoderModel.MiniLmAdapter(name, ModelCache.DefaultDirectory, new ExecutionDevice(ExecutionDevice.Cpu), new BatchingLimits());
         return load(AdapterPath(name));
     }
 
@@ -194,7 +195,7 @@ public static class IndexCommands
     /// <summary>The base MiniLM bi-encoder (the service's default embedding model) on the CPU, through its batching worker.</summary>
     public static SentenceEmbeddingModel LoadEmbedder()
     {
-        var (_, load) = SentenceEmbeddingModel.MiniLm(new ModelsOptions().ResolvedCacheDirectory, new ExecutionDevice(ExecutionDevice.Cpu), new BatchingLimits());
+        var (_, load) = SentenceEmbeddingModel.MiniLm(ModelCache.DefaultDirectory, new ExecutionDevice(ExecutionDevice.Cpu), new BatchingLimits());
         return load();
     }
 }

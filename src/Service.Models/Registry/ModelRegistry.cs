@@ -66,7 +66,7 @@ public sealed class ModelRegistry(string defaultModel) : IDisposable
         if (!entries.TryGetValue(name, out var entry))
         {
             throw new ServiceException(ServiceErrorKind.UnknownModel,
-                $"Unknown model '{name}'. Use one of the {kind} models: {string.Join(", ", Names(kind))} (see GET /v1/models).",
+                $"Unknown model '{name}'. Use one of the {kind} models: {string.Join(", ", Names(kind))}.",
                 new Dictionary<string, object?> { ["model"] = name, ["available"] = Names(kind) });
         }
         if (entry.Descriptor.Kind != kind)
@@ -80,7 +80,7 @@ public sealed class ModelRegistry(string defaultModel) : IDisposable
         return entry.Status switch
         {
             ModelStatus.Loading => throw new ServiceException(ServiceErrorKind.NotReady,
-                $"Model '{name}' is still loading. Retry after the Retry-After interval."),
+                $"Model '{name}' is still loading; it serves once its status is ready."),
             ModelStatus.Failed => throw new ServiceException(ServiceErrorKind.NotReady,
                 $"Model '{name}' failed to load and cannot serve requests until the operator fixes it: {entry.Error}"),
             _ => throw new InvalidOperationException($"Model '{name}' is registered as {kind} but is a {entry.Instance?.GetType().Name}."),

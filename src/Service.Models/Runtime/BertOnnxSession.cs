@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using Service.Models.Text;
 
 namespace Service.Models.Runtime;
 
@@ -51,7 +52,7 @@ public sealed class BertOnnxSession : IDisposable
     public bool TakesTokenTypes { get; }
 
     /// <summary>
-    /// Runs the batch right-padded to its longest row (<paramref name="width"/>); padding has id 0, mask 0, type 0.
+    /// Runs the batch right-padded to its longest row (<paramref name="width"/>) by <see cref="PaddedBatch"/>.
     /// The caller disposes the result, whose only value is last_hidden_state [B, width, <see cref="HiddenSize"/>].
     /// </summary>
     /// <param name="tokenTypes">Row by row, the same lengths as <paramref name="sequences"/>; null means all 0.</param>
@@ -59,26 +60,12 @@ public sealed class BertOnnxSession : IDisposable
     {
         if (tokenTypes is not null && !TakesTokenTypes)
             throw new InvalidOperationException("This model has no token_type_ids input; it cannot take token types.");
-        var batch = sequences.Count;
-        width = sequences.Max(s => s.Length);
-        var ids = new long[batch * width];          // [B, L]
-        var mask = new long[batch * width];         // [B, L]
-        var types = new long[batch * width];        // [B, L]
-        for (var b = 0; b < batch; b++)
-        {
-            var sequence = sequences[b];
-            for (var l = 0; l < sequence.Length; l++)
-            {
-                ids[b * width + l] = sequence[l];
-                mask[b * width + l] = 1;
-                types[b * width + l] = tokenTypes?[b][l] ?? 0;
-            }
-        }
-
-        long[] shape = [batch, width];
-        using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, shape);
-        using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, shape);
-        using var typesValue = OrtValue.CreateTensorValueFromMemory(types, shape);
+        var padded = PaddedBatch.Pad(sequences, tokenTypes);
+        width = padded.Width;
+        var shape = padded.Shape;
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(padded.Ids, shape);
+        using var maskValue = OrtValue.CreateTensorValueFromMemory(padded.Mask, shape);
+        using var typesValue = OrtValue.CreateTensorValueFromMemory(padded.Types, shape);
         return TakesTokenTypes
             ? session.Run(runOptions, ["input_ids", "attention_mask", "token_type_ids"], [idsValue, maskValue, typesValue], outputNames)
             : session.Run(runOptions, ["input_ids", "attention_mask"], [idsValue, maskValue], outputNames);

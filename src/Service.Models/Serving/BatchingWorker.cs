@@ -54,7 +54,7 @@ public sealed class BatchingWorker : IDisposable
         if (!queue.Writer.TryWrite(job))
         {
             throw new ServiceException(ServiceErrorKind.Overloaded,
-                $"The model queue is full ({limits.QueueCapacity} requests waiting). Retry after the Retry-After interval or send fewer concurrent requests.");
+                $"The model queue is full ({limits.QueueCapacity} requests waiting).");
         }
         ModelMetrics.QueueDepth.Add(1, modelTag);
         job.Completion.CancelWith(cancellation);

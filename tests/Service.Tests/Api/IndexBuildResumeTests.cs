@@ -1,3 +1,4 @@
+using Service.Api.Features.Shared;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -28,8 +29,8 @@ public sealed class IndexBuildResumeTests(IndexServiceFixture fixture)
         var path = Path.Combine(fixture.IndexDirectory, name + ".anncur");
 
         // The first build dies in its second shard (its scorer fails after one shard's k_q calls), as a worker that went away.
-        var model = fixture.Factory.Services.GetRequiredService<ModelRegistry>().Get<RerankModel>(IndexServiceFixture.CrossEncoder, RerankModel.Kind);
-        var scorer = new RerankModelScorer(model);
+        var model = fixture.Factory.Services.GetRequiredService<ModelRegistry>().Get<CrossEncoderModel>(IndexServiceFixture.CrossEncoder, CrossEncoderModel.Kind);
+        var scorer = new CrossEncoderScorer(model);
         await Assert.ThrowsAsync<IOException>(() => new AnchorIndexBuilder(new FailingScorer(scorer, allowedCalls: queries.Length)) { ShardSize = ShardSize }
             .BuildAsync(scorer.BuildRequest(queries, items), path, null, CancellationToken.None));
         Assert.True(File.Exists(path + ".partial"));

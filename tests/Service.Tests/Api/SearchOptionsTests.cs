@@ -1,3 +1,4 @@
+using Service.Index;
 using Service.Api.Hosting;
 
 namespace Service.Tests.Api;
@@ -12,9 +13,9 @@ public sealed class SearchOptionsTests
     [InlineData("adaptive", 2, 1)]
     [InlineData("cur", 1000, 300)]
     public void The_default_anchor_items_are_the_method_s_share_of_the_budget_and_at_least_one(string method, int budget, int expected) =>
-        Assert.Equal(expected, new SearchOptions().DefaultAnchorItems(method, budget));
+        Assert.Equal(expected, new AnnCurPolicy().DefaultAnchorItems(method, budget));
 
     [Fact]
     public void Configured_shares_replace_the_defaults() =>
-        Assert.Equal(20, new SearchOptions { CurAnchorShare = 0.2 }.DefaultAnchorItems("cur", 100));
+        Assert.Equal(20, new SearchOptions { CurAnchorShare = 0.2 }.Policy.DefaultAnchorItems("cur", 100));
 }

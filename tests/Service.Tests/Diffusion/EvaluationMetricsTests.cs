@@ -1,6 +1,6 @@
 using MathNet.Numerics.LinearAlgebra;
 using Service.Models.Diffusion;
-using Service.Models.Diffusion.Evaluation;
+using Service.Training.Diffusion.Evaluation;
 
 namespace Service.Tests.Diffusion;
 

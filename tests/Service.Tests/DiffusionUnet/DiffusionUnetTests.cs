@@ -3,6 +3,7 @@ using Service.Models.Diffusion.Unet;
 using Service.Models.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
+using Service.Training.Diffusion;
 
 namespace Service.Tests.DiffusionUnet;
 

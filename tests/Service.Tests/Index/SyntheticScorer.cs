@@ -1,3 +1,4 @@
+using Service.Api.Features.Shared;
 using Service.Index;
 
 namespace Service.Tests.Index;

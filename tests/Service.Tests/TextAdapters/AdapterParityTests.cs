@@ -1,3 +1,4 @@
+using Service.Models.Text;
 using Service.Models.Runtime;
 using Service.Models.Serving;
 using Service.Models.Text.Adapters;
@@ -96,9 +97,9 @@ public sealed class AdapterParityTests(LoraMiniLmFixture lora, ITestOutputHelper
     public void Onnx_Runtime_cross_encoder_scores_equal_TorchSharp_with_the_adapters_and_head()
     {
         var adapter = TextAdapter.Load(lora.CrossEncoderPath);
-        using var model = new CrossEncoderModel(lora.ModelPath, Cpu, adapter.MergedInitializers(lora.Weights), adapter.HeadWeight!, adapter.HeadBias);
+        using var model = new OnnxCrossEncoder(lora.ModelPath, Cpu, adapter.MergedInitializers(lora.Weights), adapter.HeadWeight!, adapter.HeadBias);
         var query = lora.Ids("What is a bank?");
-        var pairs = Items.Select(item => BertBatch.Pair(query, lora.Ids(item), 256)).ToArray();
+        var pairs = Items.Select(item => TextPair.Encode(query, lora.Ids(item), 256)).ToArray();
         var actual = new float[pairs.Length];
 
         model.Run(pairs.Select(p => p.Ids).ToArray(), pairs.Select(p => p.Types).ToArray(), actual);
@@ -115,10 +116,10 @@ public sealed class AdapterParityTests(LoraMiniLmFixture lora, ITestOutputHelper
     {
         var adapter = TextAdapter.Load(lora.CrossEncoderPath);
         using var worker = new BatchingWorker("test-ce",
-            new CrossEncoderModel(lora.ModelPath, Cpu, adapter.MergedInitializers(lora.Weights), adapter.HeadWeight!, adapter.HeadBias),
+            new OnnxCrossEncoder(lora.ModelPath, Cpu, adapter.MergedInitializers(lora.Weights), adapter.HeadWeight!, adapter.HeadBias),
             new BatchingLimits());
         var query = lora.Ids("Where can I deposit money?");
-        var pairs = Items.Concat(Sentences).Select(item => BertBatch.Pair(query, lora.Ids(item), 256)).ToArray();
+        var pairs = Items.Concat(Sentences).Select(item => TextPair.Encode(query, lora.Ids(item), 256)).ToArray();
 
         var batched = await worker.SubmitAsync(pairs.Select(p => p.Ids).ToArray(), pairs.Select(p => p.Types).ToArray(), CancellationToken.None);
 

@@ -3,10 +3,11 @@ using Service.Models.Text;
 using Service.Models.Text.Adapters;
 using Service.Models.Text.Torch;
 using Service.Models.Torch;
-using Service.Models.Training;
 using Service.Tests.Fixtures;
 using TorchSharp;
 using static TorchSharp.torch;
+using Service.Training;
+using Service.Training.Text;
 
 namespace Service.Tests.TextAdapters;
 
@@ -88,7 +89,7 @@ public sealed class LoraMiniLmFixture : IDisposable
     /// <summary>TorchSharp reference: raw scores head · h_[CLS] + bias of "[CLS] query [SEP] item [SEP]" pairs.</summary>
     public float[] Score(string query, IReadOnlyList<string> items, bool truncate = false)
     {
-        var pairs = items.Select(item => BertBatch.Pair(Ids(query, truncate), Ids(item, truncate), MiniLmPackage.MaxTokens)).ToList();
+        var pairs = items.Select(item => TextPair.Encode(Ids(query, truncate), Ids(item, truncate), MiniLmPackage.MaxTokens)).ToList();
         using var scope = NewDisposeScope();
         using var mode = inference_mode();
         using var batch = BertBatch.Pad(pairs.Select(p => p.Ids).ToList(), pairs.Select(p => p.Types).ToList());

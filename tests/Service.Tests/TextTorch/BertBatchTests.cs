@@ -1,5 +1,7 @@
+using Service.Models.Text;
 using Service.Models.Text.Torch;
 using Service.Models.Torch;
+using Service.Training.Text;
 
 namespace Service.Tests.TextTorch;
 
@@ -12,15 +14,15 @@ public sealed class BertBatchTests
     {
         int[] query = [101, 7, 8, 102], item = [101, 20, 21, 22, 23, 102];
 
-        var (ids, types) = BertBatch.Pair(query, item, 256);
+        var (ids, types) = TextPair.Encode(query, item, 256);
         Assert.Equal([101, 7, 8, 102, 20, 21, 22, 23, 102], ids);
         Assert.Equal([0, 0, 0, 0, 1, 1, 1, 1, 1], types);
 
-        (ids, types) = BertBatch.Pair(query, item, 7);
+        (ids, types) = TextPair.Encode(query, item, 7);
         Assert.Equal([101, 7, 8, 102, 20, 21, 102], ids);
         Assert.Equal([0, 0, 0, 0, 1, 1, 1], types);
 
-        (ids, _) = BertBatch.Pair(query, item, 5); // the item keeps one token, then the query is cut
+        (ids, _) = TextPair.Encode(query, item, 5); // the item keeps one token, then the query is cut
         Assert.Equal([101, 7, 102, 20, 102], ids);
     }
 

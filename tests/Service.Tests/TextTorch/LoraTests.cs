@@ -1,8 +1,9 @@
 using Service.Models.Text.Torch;
 using Service.Models.Torch;
-using Service.Models.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using Service.Training;
+using Service.Training.Text;
 
 namespace Service.Tests.TextTorch;
 

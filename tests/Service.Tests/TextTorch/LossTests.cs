@@ -1,7 +1,7 @@
 using Service.Models.Torch;
-using Service.Models.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using Service.Training;
 
 namespace Service.Tests.TextTorch;
 

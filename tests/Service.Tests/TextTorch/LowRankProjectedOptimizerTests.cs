@@ -1,8 +1,8 @@
 using Service.Models.Torch;
-using Service.Models.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Service.Training;
 
 namespace Service.Tests.TextTorch;
 

@@ -1,8 +1,10 @@
+using Service.Models.Text;
 using Service.Cli.Text.Training;
 using Service.Models.Text.Torch;
-using Service.Models.Training;
 using Service.Tests.Fixtures;
 using static TorchSharp.torch;
+using Service.Training;
+using Service.Training.Text;
 
 namespace Service.Tests.TextTorch;
 
@@ -42,7 +44,7 @@ public sealed class TextModelTests(MiniLmFixture miniLm)
         var query = miniLm.Tokenizer.Encode("he cashed a check at the «bank»", truncate: false).Ids;
         var items = new[] { "bank: a financial institution that accepts deposits", "bank: sloping land beside a body of water", "bank: a long ridge or pile" }
             .Select(t => miniLm.Tokenizer.Encode(t, truncate: false).Ids).ToList();
-        var pairs = items.Select(i => BertBatch.Pair(query, i, 128)).ToList();
+        var pairs = items.Select(i => TextPair.Encode(query, i, 128)).ToList();
         using var batch = BertBatch.Pad(pairs.Select(p => p.Ids).ToList(), pairs.Select(p => p.Types).ToList());
         using var labels = tensor(new float[] { 1, 0, 0 });
         var loss = CoSentLoss.ForCrossEncoder();

@@ -1,3 +1,4 @@
+using Service.Models.Text;
 using Microsoft.ML.OnnxRuntime;
 using Service.Models.ModelFiles;
 using Service.Models.Text.Torch;
@@ -6,6 +7,7 @@ using Service.Tests.Fixtures;
 using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using Service.Training.Text;
 
 namespace Service.Tests.TextTorch;
 
@@ -81,7 +83,7 @@ public sealed class TorchMiniLmTests(MiniLmFixture miniLm, TorchMiniLmFixture to
         // Rows of different lengths (the ORT inputs are padded by hand here, the TorchSharp ones by BertBatch), one of
         // them a "[CLS] query [SEP] item [SEP]" pair with token type 1 on the item.
         int[] Zeros(int[] ids) => new int[ids.Length];
-        var pair = BertBatch.Pair(Ids("bank"), Ids("bank, depository financial institution: a financial institution that accepts deposits"), 256);
+        var pair = TextPair.Encode(Ids("bank"), Ids("bank, depository financial institution: a financial institution that accepts deposits"), 256);
         var rows = new List<(int[] Ids, int[] Types)>
         {
             (Ids("Stocks fell."), []),

@@ -24,7 +24,7 @@ internal sealed class UnetDiffusionModels(DiffusionOptions options) : IModelRegi
         foreach (var folder in Directory.GetDirectories(root).Where(f => File.Exists(Path.Combine(f, Backbone))).Order())
         {
             var name = Path.GetFileName(folder);
-            var descriptor = new ModelDescriptor(name, DiffusionModel.Kind, MnistDataset.Pixels, 0, ExecutionDevice.Cpu);
+            var descriptor = new ModelDescriptor(name, DiffusionModel.Kind, UnetSidecar.Read(Path.Combine(folder, Backbone)).Config.Dimension, 0, ExecutionDevice.Cpu);
             registry.Register(descriptor, () => Load(descriptor, folder));
         }
     }

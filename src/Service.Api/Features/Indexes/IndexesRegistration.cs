@@ -9,7 +9,9 @@ public static class IndexesRegistration
     {
         builder.AddValidatedOptions<IndexesOptions>(IndexesOptions.Section);
         builder.AddValidatedOptions<AdminOptions>(AdminOptions.Section);
+        builder.Services.AddSingleton<IndexLoader>();
         builder.Services.AddSingleton<IndexCatalog>();
+        builder.Services.AddSingleton<IndexBuildRunner>();
         builder.Services.AddHostedService<IndexWorker>();
         return builder;
     }

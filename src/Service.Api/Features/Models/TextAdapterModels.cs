@@ -25,7 +25,7 @@ internal static class TextAdapterModels
             }
             else
             {
-                var (descriptor, load) = RerankModel.MiniLmAdapter(adapter.Name, options.ResolvedCacheDirectory, device, limits);
+                var (descriptor, load) = CrossEncoderModel.MiniLmAdapter(adapter.Name, options.ResolvedCacheDirectory, device, limits);
                 registry.Register(descriptor, () => Load(adapter, contentRoot, load));
             }
         }
@@ -33,7 +33,7 @@ internal static class TextAdapterModels
 
     static T Load<T>(AdapterOptions adapter, string contentRoot, Func<string, T> load)
     {
-        var path = Resolve(adapter.Path, contentRoot)
+        var path = AppFiles.Find(adapter.Path, contentRoot)
             ?? throw new FileNotFoundException($"Adapter file '{adapter.Path}' of model '{adapter.Name}' was not found (looked in the content root and beside the app).");
         try
         {
@@ -43,13 +43,5 @@ internal static class TextAdapterModels
         {
             throw new InvalidDataException($"Adapter file '{adapter.Path}' of model '{adapter.Name}' is not usable: {e.Message}", e);
         }
-    }
-
-    /// <summary>An absolute path as is; a relative one under the content root (dotnet run), else beside the app (published, bin/).</summary>
-    static string? Resolve(string path, string contentRoot)
-    {
-        if (Path.IsPathRooted(path))
-            return File.Exists(path) ? path : null;
-        return new[] { contentRoot, AppContext.BaseDirectory }.Select(root => Path.Combine(root, path)).FirstOrDefault(File.Exists);
     }
 }

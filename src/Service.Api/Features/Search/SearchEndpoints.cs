@@ -110,8 +110,8 @@ public static class SearchEndpoints
         var result = method switch
         {
             "cur" or "adaptive" => await new AnnCurSearch(serving.Index, scorer).SearchAsync(
-                query, search.AnnCur(method, request.K, request.Budget, request.Anchors), http.RequestAborted),
-            "adaptive-de" => await AdaptiveDeAsync(serving, name, gateway, scorer, query, search.AnnCur(method, request.K, request.Budget, request.Anchors), http.RequestAborted),
+                query, search.Policy.Options(method, request.K, request.Budget, request.Anchors), http.RequestAborted),
+            "adaptive-de" => await AdaptiveDeAsync(serving, name, gateway, scorer, query, search.Policy.Options(method, request.K, request.Budget, request.Anchors), http.RequestAborted),
             "de-rerank" => await BaselineSearch.RetrieveAndRerankAsync(
                 serving.Index, serving.Embeddings ?? throw EmbeddingsUnavailable(name, serving, "de-rerank"), gateway.Embedder(), scorer,
                 query, request.K, request.Budget, http.RequestAborted),

@@ -21,7 +21,7 @@ public sealed class ModelPermits(int permitsPerModel) : IDisposable
             return lease;
         lease.Dispose();
         throw new ServiceException(ServiceErrorKind.Overloaded,
-            $"Model '{model}' is processing as many inputs as it admits. Retry after the Retry-After interval or send fewer concurrent inputs.");
+            $"Model '{model}' is processing as many inputs as it admits.");
     }
 
     public void Dispose() => limiter.Dispose();

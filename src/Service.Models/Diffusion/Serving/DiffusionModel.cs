@@ -6,7 +6,7 @@ using Service.Models.Serving;
 
 namespace Service.Models.Diffusion.Serving;
 
-/// <summary>What a caller asks a diffusion model for; validated by the HTTP layer against <see cref="DiffusionModel"/>.</summary>
+/// <summary>What a caller asks a diffusion model for; validated by the host against <see cref="DiffusionModel"/>.</summary>
 /// <param name="Trajectory">even | quadratic | optimal.</param>
 public sealed record SampleSpec(
     int Count, int Steps, string Trajectory, DiffusionProcess Process, ReverseVariance Variance, double Eta, int Seed);
@@ -93,7 +93,7 @@ public sealed class DiffusionModel : IDisposable
         if (!queue.Writer.TryWrite(job))
         {
             throw new ServiceException(ServiceErrorKind.Overloaded,
-                $"Model '{Descriptor.Name}' has {queue.Reader.Count} sampling jobs waiting. Retry after the Retry-After interval.");
+                $"Model '{Descriptor.Name}' has {queue.Reader.Count} sampling jobs waiting.");
         }
         job.Completion.CancelWith(cancellation);
         return job.Completion.Task;

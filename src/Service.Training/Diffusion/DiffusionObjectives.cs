@@ -1,7 +1,9 @@
+using Service.Models.Diffusion;
+using Service.Models.Diffusion.Unet;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Service.Models.Diffusion.Unet;
+namespace Service.Training.Diffusion;
 
 /// <summary>
 /// Training losses. One draw per example: n ~ U{1..N}, ε ~ N(0, I), x_n = √ᾱ_n x₀ + √β̄_n ε (q(x_n | x₀)).

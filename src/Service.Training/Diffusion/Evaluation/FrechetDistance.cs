@@ -1,6 +1,7 @@
+using Service.Models.Diffusion;
 using MathNet.Numerics.LinearAlgebra;
 
-namespace Service.Models.Diffusion.Evaluation;
+namespace Service.Training.Diffusion.Evaluation;
 
 /// <summary>Mean μ [D] and unbiased covariance Σ [D, D] of M feature vectors.</summary>
 public sealed record FeatureMoments(Vector<double> Mean, Matrix<double> Covariance, int Count);

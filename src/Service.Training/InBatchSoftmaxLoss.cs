@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Service.Models.Training;
+namespace Service.Training;
 
 /// <summary>
 /// The bi-encoder baseline with in-batch negatives (MultipleNegativesRankingLoss in sentence-transformers):
