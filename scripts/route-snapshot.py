@@ -6,7 +6,7 @@ similarities, rerank and search results, and diffusion samples for fixed seeds. 
 times are removed; everything else is kept as the service wrote it.
 Usage: scripts/route-snapshot.py BASE_URL OUTDIR ADMIN_KEY   (scripts/route-snapshot.sh starts the service for you)
 """
-import json, os, sys, urllib.request, urllib.error
+import json, os, re, sys, urllib.request, urllib.error
 
 VOLATILE = {"timings", "timing", "elapsed_ms", "duration_ms", "loaded_at", "started_at", "uptime_seconds", "request_id",
             "traceId", "trace_id", "created", "built_at", "load_ms", "version", "commit"}
@@ -58,8 +58,8 @@ def main(base, outdir, key):
             status, text = error.code, error.read()
         try:
             payload = scrub(json.loads(text))
-        except ValueError:
-            payload = text.decode(errors="replace")
+        except ValueError:  # server-sent events: JSON lines inside text, their timings zeroed
+            payload = re.sub(r'"(\w+_ms)":[0-9.eE+-]+', r'"\1":0', text.decode(errors="replace"))
         with open(os.path.join(outdir, name + ".json"), "w") as f:
             json.dump({"status": status, "body": payload}, f, indent=1, sort_keys=True, ensure_ascii=False)
             f.write("\n")

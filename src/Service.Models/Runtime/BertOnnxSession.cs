@@ -52,20 +52,17 @@ public sealed class BertOnnxSession : IDisposable
     public bool TakesTokenTypes { get; }
 
     /// <summary>
-    /// Runs the batch right-padded to its longest row (<paramref name="width"/>) by <see cref="PaddedBatch"/>.
-    /// The caller disposes the result, whose only value is last_hidden_state [B, width, <see cref="HiddenSize"/>].
+    /// Runs one padded batch. The caller disposes the result, whose only value is last_hidden_state [B, L, <see cref="HiddenSize"/>]
+    /// with L = <see cref="PaddedBatch.Width"/>.
     /// </summary>
-    /// <param name="tokenTypes">Row by row, the same lengths as <paramref name="sequences"/>; null means all 0.</param>
-    public IDisposableReadOnlyCollection<OrtValue> Run(IReadOnlyList<int[]> sequences, IReadOnlyList<int[]>? tokenTypes, out int width)
+    public IDisposableReadOnlyCollection<OrtValue> Run(PaddedBatch batch)
     {
-        if (tokenTypes is not null && !TakesTokenTypes)
+        if (batch.HasTokenTypes && !TakesTokenTypes)
             throw new InvalidOperationException("This model has no token_type_ids input; it cannot take token types.");
-        var padded = PaddedBatch.Pad(sequences, tokenTypes);
-        width = padded.Width;
-        var shape = padded.Shape;
-        using var idsValue = OrtValue.CreateTensorValueFromMemory(padded.Ids, shape);
-        using var maskValue = OrtValue.CreateTensorValueFromMemory(padded.Mask, shape);
-        using var typesValue = OrtValue.CreateTensorValueFromMemory(padded.Types, shape);
+        var shape = batch.Shape;
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(batch.Ids, shape);
+        using var maskValue = OrtValue.CreateTensorValueFromMemory(batch.Mask, shape);
+        using var typesValue = OrtValue.CreateTensorValueFromMemory(batch.Types, shape);
         return TakesTokenTypes
             ? session.Run(runOptions, ["input_ids", "attention_mask", "token_type_ids"], [idsValue, maskValue, typesValue], outputNames)
             : session.Run(runOptions, ["input_ids", "attention_mask"], [idsValue, maskValue], outputNames);

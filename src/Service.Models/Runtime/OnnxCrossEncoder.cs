@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Service.Models.Text;
 
 namespace Service.Models.Runtime;
 
@@ -39,14 +40,15 @@ public sealed class OnnxCrossEncoder : IBatchModel
     /// <summary>One raw score (a logit) per pair.</summary>
     public int OutputSize => 1;
 
-    /// <param name="tokenTypes">Required: 0 on "[CLS] query [SEP]", 1 on "item [SEP]".</param>
-    public void Run(IReadOnlyList<int[]> sequences, IReadOnlyList<int[]>? tokenTypes, Span<float> output)
+    /// <param name="batch">Pairs with their token types: 0 on "[CLS] query [SEP]", 1 on "item [SEP]".</param>
+    public void Run(PaddedBatch batch, Span<float> output)
     {
-        ArgumentNullException.ThrowIfNull(tokenTypes);
-        using var results = session.Run(sequences, tokenTypes, out var width);
+        if (!batch.HasTokenTypes)
+            throw new ArgumentException("A cross-encoder needs the pairs' token types.", nameof(batch));
+        using var results = session.Run(batch);
         var hidden = results[0].GetTensorDataAsSpan<float>(); // [B, L, D]
-        var dimensions = session.HiddenSize;
-        for (var b = 0; b < sequences.Count; b++)
+        var (width, dimensions) = (batch.Width, session.HiddenSize);
+        for (var b = 0; b < batch.Batch; b++)
             output[b] = TensorPrimitives.Dot(headWeight, hidden.Slice(b * width * dimensions, dimensions)) + headBias;
     }
 

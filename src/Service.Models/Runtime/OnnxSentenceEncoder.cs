@@ -18,16 +18,16 @@ public sealed class OnnxSentenceEncoder : IBatchModel
 
     public int OutputSize => session.HiddenSize;
 
-    public void Run(IReadOnlyList<int[]> sequences, IReadOnlyList<int[]>? tokenTypes, Span<float> output)
+    public void Run(PaddedBatch batch, Span<float> output)
     {
-        using var results = session.Run(sequences, tokenTypes, out var width);
+        using var results = session.Run(batch);
         var hidden = results[0].GetTensorDataAsSpan<float>(); // [B, L, D]
-        var dimensions = OutputSize;
-        for (var b = 0; b < sequences.Count; b++)
+        var (width, dimensions) = (batch.Width, OutputSize);
+        for (var b = 0; b < batch.Batch; b++)
         {
             MeanPooling.Pool(
                 hidden.Slice(b * width * dimensions, width * dimensions),
-                sequences[b].Length,
+                batch.Lengths[b],
                 output.Slice(b * dimensions, dimensions));
         }
     }

@@ -5,7 +5,9 @@ namespace Service.Models.Text;
 /// token_type_ids, each [B, L] int64 row-major. Padding is id 0 ([PAD]), mask 0, type 0. The one padding rule of the
 /// service; ONNX Runtime serving and the TorchSharp training encoder both build their inputs from it.
 /// </summary>
-public sealed record PaddedBatch(long[] Ids, long[] Mask, long[] Types, int Batch, int Width)
+/// <param name="Lengths">Unpadded length of each row.</param>
+/// <param name="HasTokenTypes">Whether the rows came with token types (else every type is 0).</param>
+public sealed record PaddedBatch(long[] Ids, long[] Mask, long[] Types, int Batch, int Width, int[] Lengths, bool HasTokenTypes)
 {
     /// <param name="sequences">Token ids per row, special tokens included (as <see cref="TextTokenizer"/> gives them).</param>
     /// <param name="tokenTypes">Per row, the same length as its ids; null means all 0.</param>
@@ -30,7 +32,7 @@ public sealed record PaddedBatch(long[] Ids, long[] Mask, long[] Types, int Batc
                 types[b * width + l] = tokenTypes?[b][l] ?? 0;
             }
         }
-        return new PaddedBatch(ids, mask, types, batch, width);
+        return new PaddedBatch(ids, mask, types, batch, width, [.. sequences.Select(s => s.Length)], tokenTypes is not null);
     }
 
     public long[] Shape => [Batch, Width];

@@ -1,6 +1,7 @@
 using Service.Models.Errors;
 using Service.Models.Runtime;
 using Service.Models.Serving;
+using Service.Models.Text;
 using Service.Tests.Fixtures;
 
 namespace Service.Tests.Serving;
@@ -134,13 +135,13 @@ public sealed class BatchingWorkerTests(MiniLmFixture fixture)
 
         public void Release() => gate.Set();
 
-        public void Run(IReadOnlyList<int[]> sequences, IReadOnlyList<int[]>? tokenTypes, Span<float> output)
+        public void Run(PaddedBatch batch, Span<float> output)
         {
             lock (Calls)
-                Calls.Add(sequences.ToArray());
+                Calls.Add([.. Enumerable.Range(0, batch.Batch).Select(b => batch.Ids.AsSpan(b * batch.Width, batch.Lengths[b]).ToArray().Select(id => (int)id).ToArray())]);
             FirstCallStarted.TrySetResult();
             gate.Wait(TimeSpan.FromMinutes(1));
-            inner.Run(sequences, tokenTypes, output);
+            inner.Run(batch, output);
         }
 
         public void Dispose()

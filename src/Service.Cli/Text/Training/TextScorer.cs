@@ -1,3 +1,4 @@
+using Service.Models.Runtime;
 using System.Numerics.Tensors;
 using Service.Models.Text;
 using Service.Models.Text.Torch;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Threading.Channels;
 using Service.Models.Errors;
 using Service.Models.Registry;
 using Service.Models.Serving;
@@ -28,8 +27,7 @@ public sealed class DiffusionModel : IDisposable
 
     readonly IReadOnlyDictionary<CovarianceHead, IEpsilonModel> networks;
     readonly IDisposable? owned;
-    readonly Channel<Job> queue;
-    readonly Thread owner;
+    readonly OwnerThreadQueue<Job> queue;
     readonly KeyValuePair<string, object?> modelTag;
 
     /// <param name="networks">ε̂ per head; must contain <see cref="CovarianceHead.None"/>.</param>
@@ -55,9 +53,11 @@ public sealed class DiffusionModel : IDisposable
             .Concat(networks.ContainsKey(CovarianceHead.Npr) ? [ReverseVariance.Npr] : [])
             .Concat(networks.ContainsKey(CovarianceHead.Sn) ? [ReverseVariance.Sn] : [])
             .ToArray();
-        queue = Channel.CreateBounded<Job>(new BoundedChannelOptions(queueCapacity) { SingleReader = true });
-        owner = new Thread(Loop) { IsBackground = true, Name = $"diffusion:{descriptor.Name}" };
-        owner.Start();
+        queue = new OwnerThreadQueue<Job>($"diffusion:{descriptor.Name}", queueCapacity, reader =>
+        {
+            while (reader.TryRead(out var job))
+                Run(job);
+        });
     }
 
     public ModelDescriptor Descriptor { get; }
@@ -90,23 +90,10 @@ public sealed class DiffusionModel : IDisposable
         SampleSpec spec, Action<SampleProgress>? onProgress, int previewEvery, CancellationToken cancellation)
     {
         var job = new Job(spec, onProgress, previewEvery, cancellation);
-        if (!queue.Writer.TryWrite(job))
-        {
-            throw new ServiceException(ServiceErrorKind.Overloaded,
-                $"Model '{Descriptor.Name}' has {queue.Reader.Count} sampling jobs waiting.");
-        }
+        if (!queue.TryWrite(job))
+            throw new ServiceException(ServiceErrorKind.Overloaded, $"Model '{Descriptor.Name}' has {queue.Count} sampling jobs waiting.");
         job.Completion.CancelWith(cancellation);
         return job.Completion.Task;
-    }
-
-    void Loop()
-    {
-        var reader = queue.Reader;
-        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
-        {
-            while (reader.TryRead(out var job))
-                Run(job);
-        }
     }
 
     void Run(Job job)
@@ -160,8 +147,7 @@ public sealed class DiffusionModel : IDisposable
 
     public void Dispose()
     {
-        queue.Writer.TryComplete();
-        owner.Join();
+        queue.Dispose();
         owned?.Dispose();
     }
 
