@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Service.Models.ModelFiles;
 using Service.Models.Runtime;
+using Service.Models.Serving;
 using Service.Models.Text.Adapters;
 
 namespace Service.Api.Hosting;
@@ -9,6 +10,7 @@ namespace Service.Api.Hosting;
 public sealed class ModelsOptions : IValidatableObject
 {
     public const string Section = "Models";
+    static readonly BatchingLimits Batching = new(); // the serving library's defaults, overridden here
 
     [Required] public string Default { get; set; } = "all-MiniLM-L6-v2";
     [AllowedValues(ExecutionDevice.Cpu, ExecutionDevice.Cuda)] public string Device { get; set; } = ExecutionDevice.Cpu;
@@ -19,9 +21,9 @@ public sealed class ModelsOptions : IValidatableObject
     public bool AllowSpinning { get; set; }
     /// <summary>Where model files are extracted; empty means the user's local data folder.</summary>
     public string CacheDirectory { get; set; } = "";
-    [Range(256, 1 << 20)] public int MaxBatchTokens { get; set; } = 16384;
-    [Range(1, 4096)] public int MaxBatchSequences { get; set; } = 64;
-    [Range(1, 1 << 16)] public int QueueCapacity { get; set; } = 256;
+    [Range(256, 1 << 20)] public int MaxBatchTokens { get; set; } = Batching.MaxBatchTokens;
+    [Range(1, 4096)] public int MaxBatchSequences { get; set; } = Batching.MaxBatchSequences;
+    [Range(1, 1 << 16)] public int QueueCapacity { get; set; } = Batching.QueueCapacity;
     /// <summary>Fine-tuned all-MiniLM-L6-v2 variants (adapter files), each served under its own name beside the default model.</summary>
     public List<AdapterOptions> Adapters { get; set; } = [];
     /// <summary>The cross-encoder adapter POST /rerank uses when a request names none; empty means requests must name one.</summary>

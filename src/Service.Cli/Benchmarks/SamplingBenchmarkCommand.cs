@@ -1,3 +1,4 @@
+using Service.Models.Diffusion.Variances;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -76,7 +77,7 @@ public static class SamplingBenchmarkCommand
 
         double Pass(int k, int seed)
         {
-            var settings = new DiffusionSamplerSettings(Trajectory.Even(model.Schedule.Steps, k), DiffusionProcess.Ddpm, ReverseVariance.Analytic, Gamma: gamma, ClipPixels: 2);
+            var settings = new DiffusionSamplerSettings(Trajectory.Even(model.Schedule.Steps, k), DiffusionProcess.Ddpm, Analytic.Instance, Gamma: gamma, ClipPixels: 2);
             var random = new Random(seed);
             GaussianNoise.Fill(random, x);
             var watch = Stopwatch.StartNew();

@@ -1,3 +1,4 @@
+using Service.Models.Diffusion.Variances;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -170,8 +171,8 @@ public static class EvaluateCommand
         {
             var d = model.Dimension;
             var process = DiffusionSamplerSettings.ParseProcess(spec.Process!);
-            var variance = DiffusionSamplerSettings.ParseVariance(spec.Variance!);
-            var optimal = variance is ReverseVariance.Analytic or ReverseVariance.Npr or ReverseVariance.Sn;
+            var variance = ReverseVariances.Find(spec.Variance!);
+            var optimal = variance is Analytic or Npr or Sn;
             // The papers' protocol: the σ cap (2 px for DDPM on the linear schedule, 1 px for DDIM) goes with the
             // optimal variances; the handcrafted baselines run as published, uncapped.
             var clip = optimal ? (process == DiffusionProcess.Ddpm ? 2 : 1) : 0;

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Service.Models.Diffusion.Variances;
 
 namespace Service.Models.Diffusion;
 
@@ -66,7 +67,8 @@ public static class DiffusionSampler
         var count = tau.Length;
         var eta = settings.EffectiveEta;
         var cap = AnalyticVariance.ClipCap(settings.ClipPixels);
-        var perDimension = settings.Variance is ReverseVariance.Npr or ReverseVariance.Sn;
+        var variance = settings.Variance;
+        var perDimension = variance.PerDimension;
         var size = xStart.Length;
 
         var x = output; // x_t, updated in place to x_s [B, d]
@@ -107,26 +109,17 @@ public static class DiffusionSampler
             // 5. σ² of this step (SN reads ε̂ and h, NPR reads g; none of them reads x_t, which step 6 overwrites).
             double meanVariance;
             var scalarVariance = 0.0;
+            var step = new VarianceStep(schedule, tau, k, eta, settings.Gamma, model.DataInUnitBox);
             if (perDimension)
             {
-                if (settings.Variance == ReverseVariance.Npr)
-                    AnalyticVariance.OptimalNpr(schedule, s, t, eta, head, model.DataInUnitBox, sigma2);
-                else
-                    AnalyticVariance.OptimalSn(schedule, s, t, eta, epsilon, head, model.DataInUnitBox, sigma2);
+                variance.Fill(step, epsilon, head, sigma2);
                 if (k == 2 && settings.ClipPixels > 0)
                     TensorPrimitives.Min(sigma2, (float)cap, sigma2);
                 meanVariance = TensorPrimitives.Sum<float>(sigma2) / size;
             }
             else
             {
-                scalarVariance = settings.Variance switch
-                {
-                    ReverseVariance.FixedSmall => AnalyticVariance.FixedSmall(schedule, s, t),
-                    ReverseVariance.FixedLarge => AnalyticVariance.FixedLarge(schedule, s, t),
-                    ReverseVariance.Ddim => AnalyticVariance.Ddim(schedule, s, t, eta),
-                    ReverseVariance.Analytic => AnalyticVariance.Optimal(schedule, s, t, eta, settings.Gamma![t], model.DataInUnitBox),
-                    _ => throw new InvalidOperationException($"Unhandled variance {settings.Variance}."),
-                };
+                scalarVariance = variance.Scalar(step);
                 // The cap keeps the last noisy step from adding more than y pixels of noise, which the final noiseless
                 // step could not remove (Analytic-DPM's clip_sigma_idx = 1).
                 if (k == 2 && settings.ClipPixels > 0)
@@ -188,15 +181,13 @@ public static class DiffusionSampler
             throw new ArgumentException($"η must be in [0, 1]; got {settings.Eta}.");
         if (settings.ClipPixels is < 0 or > 2)
             throw new ArgumentException($"The σ clip is 0 (none), 1 or 2 pixels; got {settings.ClipPixels}.");
-        switch (settings.Variance)
+        ArgumentNullException.ThrowIfNull(settings.Variance);
+        if (settings.Variance.NeedsGamma && (settings.Gamma is null || settings.Gamma.Length != model.Schedule.Steps + 1))
         {
-            case ReverseVariance.Analytic when settings.Gamma is null || settings.Gamma.Length != model.Schedule.Steps + 1:
-                throw new ArgumentException(
-                    $"The analytic variance needs the Γ table (GammaEstimator.Estimate) with N + 1 = {model.Schedule.Steps + 1} entries; got {settings.Gamma?.Length.ToString() ?? "none"}.");
-            case ReverseVariance.Npr when model.Head != CovarianceHead.Npr:
-                throw new ArgumentException($"The npr variance needs a model with an NPR head; this model's head is {model.Head}.");
-            case ReverseVariance.Sn when model.Head != CovarianceHead.Sn:
-                throw new ArgumentException($"The sn variance needs a model with an SN head; this model's head is {model.Head}.");
+            throw new ArgumentException(
+                $"The {settings.Variance.Name} variance needs the Γ table (GammaEstimator.Estimate) with N + 1 = {model.Schedule.Steps + 1} entries; got {settings.Gamma?.Length.ToString() ?? "none"}.");
         }
+        if (settings.Variance.Head != CovarianceHead.None && model.Head != settings.Variance.Head)
+            throw new ArgumentException($"The {settings.Variance.Name} variance needs a model with an {settings.Variance.Head.ToString().ToUpperInvariant()} head; this model's head is {model.Head}.");
     }
 }

@@ -1,3 +1,5 @@
+using Service.Models.Diffusion.Variances;
+
 namespace Service.Models.Diffusion;
 
 /// <summary>The family of forward processes the reverse steps are derived from.</summary>
@@ -10,36 +12,14 @@ public enum DiffusionProcess
     Ddim,
 }
 
-/// <summary>How σ²_{s|t} of each noisy reverse step is chosen.</summary>
-public enum ReverseVariance
-{
-    /// <summary>β̃_{s|t} (DDPM's σ² = β̃, "fixed small").</summary>
-    FixedSmall,
-
-    /// <summary>β_{t|s} (DDPM's σ² = β, "fixed large").</summary>
-    FixedLarge,
-
-    /// <summary>λ² = η² β̃_{s|t} of the process (0 for deterministic DDIM).</summary>
-    Ddim,
-
-    /// <summary>Analytic-DPM: λ² + c² (β̄_t/ᾱ_t)(1 − Γ_t); needs the Γ table.</summary>
-    Analytic,
-
-    /// <summary>NPR-DPM, per dimension from the model's NPR head.</summary>
-    Npr,
-
-    /// <summary>SN-DPM, per dimension from the model's SN head.</summary>
-    Sn,
-}
-
 /// <summary>
 /// What <see cref="DiffusionSampler"/> runs: the trajectory, the process, the variance and its inputs.
 /// </summary>
 /// <param name="Trajectory">τ_1 &lt; … &lt; τ_K within 1..N (see <see cref="Diffusion.Trajectory"/>); τ_0 = 0 is implicit.</param>
 /// <param name="Process">DDPM or DDIM.</param>
-/// <param name="Variance">The σ² rule.</param>
+/// <param name="Variance">The σ² rule (<see cref="ReverseVariances"/>).</param>
 /// <param name="Eta">η ∈ [0, 1] for DDIM; ignored (taken as 1) for DDPM.</param>
-/// <param name="Gamma">Γ [N + 1] from <see cref="GammaEstimator"/>; required for <see cref="ReverseVariance.Analytic"/>.</param>
+/// <param name="Gamma">Γ [N + 1] from <see cref="GammaEstimator"/>; required by rules that read it (<see cref="ReverseVariance.NeedsGamma"/>).</param>
 /// <param name="ClipPixels">y ∈ {0, 1, 2}: cap σ² ≤ (y · 2/255)² π/2 at the step producing x_{τ₁}; 0 = no cap.
 /// The official settings use y = 2 for Analytic-DDPM on the linear schedule and y = 1 otherwise.</param>
 public sealed record DiffusionSamplerSettings(
@@ -59,18 +39,6 @@ public sealed record DiffusionSamplerSettings(
         "ddpm" => DiffusionProcess.Ddpm,
         "ddim" => DiffusionProcess.Ddim,
         _ => throw new ArgumentException($"Unknown process '{name}'; use ddpm or ddim.", nameof(name)),
-    };
-
-    /// <summary>Parses fixed-small | fixed-large | ddim | analytic | npr | sn.</summary>
-    public static ReverseVariance ParseVariance(string name) => name switch
-    {
-        "fixed-small" => ReverseVariance.FixedSmall,
-        "fixed-large" => ReverseVariance.FixedLarge,
-        "ddim" => ReverseVariance.Ddim,
-        "analytic" => ReverseVariance.Analytic,
-        "npr" => ReverseVariance.Npr,
-        "sn" => ReverseVariance.Sn,
-        _ => throw new ArgumentException($"Unknown variance '{name}'; use fixed-small, fixed-large, ddim, analytic, npr or sn.", nameof(name)),
     };
 }
 

@@ -15,6 +15,21 @@ public sealed class DiffusionApiTests(DiffusionApiTests.Factory factory) : IClas
         JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
 
     [Fact]
+    public async Task A_variance_added_through_the_registry_alone_is_listed_and_served()
+    {
+        var client = await factory.CreateLoadedClientAsync();
+        var models = await Json(await client.GetAsync("/v1/diffusion/models"));
+        var gmm = models.EnumerateArray().Single(m => m.GetProperty("name").GetString() == "gmm-2d");
+        Assert.Contains("fixed-small-clipped", gmm.GetProperty("variances").EnumerateArray().Select(v => v.GetString()));
+
+        var clipped = await client.PostAsJsonAsync("/v1/diffusion/samples", new { model = "gmm-2d", count = 4, steps = 10, variance = "fixed-small-clipped", seed = 3 });
+        var plain = await Json(await client.PostAsJsonAsync("/v1/diffusion/samples", new { model = "gmm-2d", count = 4, steps = 10, variance = "fixed-small", seed = 3 }));
+
+        Assert.Equal(HttpStatusCode.OK, clipped.StatusCode);
+        Assert.Equal(plain.GetProperty("samples").ToString(), (await Json(clipped)).GetProperty("samples").ToString());
+    }
+
+    [Fact]
     public async Task Json_samples_are_reproducible_from_the_seed()
     {
         var client = await factory.CreateLoadedClientAsync();
@@ -80,7 +95,7 @@ public sealed class DiffusionApiTests(DiffusionApiTests.Factory factory) : IClas
         var model = await client.PostAsJsonAsync("/v1/diffusion/samples", new { model = "cifar10" });
         var embeddingModel = await client.PostAsJsonAsync("/v1/diffusion/samples", new { model = "all-MiniLM-L6-v2" });
 
-        Assert.Equal(["fixed-small", "fixed-large", "ddim", "analytic", "npr", "sn"],
+        Assert.Equal(["fixed-small", "fixed-large", "ddim", "analytic", "npr", "sn", "fixed-small-clipped"],
             variance.GetProperty("allowed").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(HttpStatusCode.UnprocessableEntity, model.StatusCode);
         Assert.Equal("urn:service:problem:unknown-model", (await Json(model)).GetProperty("type").GetString());

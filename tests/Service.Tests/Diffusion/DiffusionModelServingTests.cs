@@ -1,3 +1,5 @@
+using Service.Models.Diffusion.Variances;
+using Service.Models.Diffusion.Trajectories;
 using Service.Models.Diffusion;
 using Service.Models.Diffusion.Serving;
 using Service.Models.Registry;
@@ -23,7 +25,7 @@ public sealed class DiffusionModelServingTests
         using var client = new CancellationTokenSource();
         var steps = 0;
 
-        var sampling = model.SampleAsync(new SampleSpec(8, 1000, "even", DiffusionProcess.Ddpm, ReverseVariance.Analytic, 0, 1), progress =>
+        var sampling = model.SampleAsync(new SampleSpec(8, 1000, Even.Instance, DiffusionProcess.Ddpm, Analytic.Instance, 0, 1), progress =>
         {
             if (Interlocked.Increment(ref steps) == 3)
                 client.Cancel();
@@ -40,7 +42,7 @@ public sealed class DiffusionModelServingTests
         using var model = Create();
         var previews = new List<int>();
 
-        var result = await model.SampleAsync(new SampleSpec(2, 10, "even", DiffusionProcess.Ddim, ReverseVariance.Ddim, 0, 9), progress =>
+        var result = await model.SampleAsync(new SampleSpec(2, 10, Even.Instance, DiffusionProcess.Ddim, Ddim.Instance, 0, 9), progress =>
         {
             if (progress.PredictedX0 is not null)
                 previews.Add(progress.Step.Count - progress.Step.K + 1);

@@ -1,3 +1,5 @@
+using Service.Models.Diffusion.Variances;
+using Service.Models.Diffusion.Trajectories;
 using Service.Models.Diffusion;
 
 namespace Service.Tests.Diffusion;
@@ -41,7 +43,7 @@ public sealed class DiffusionSamplerTests
     public void Deterministic_ddim_on_every_timestep_with_the_exact_model_reproduces_gaussian_data()
     {
         var model = new GaussianModel(Linear, [0.3, -0.2, 0.0, 0.5], [0.3, 0.3, 0.3, 0.3]);
-        var settings = new DiffusionSamplerSettings(Trajectory.Even(1000, 1000), DiffusionProcess.Ddim, ReverseVariance.Ddim);
+        var settings = new DiffusionSamplerSettings(Trajectory.Even(1000, 1000), DiffusionProcess.Ddim, Ddim.Instance);
 
         var output = DiffusionSampler.Sample(model, settings, ExactStart(model, 3), new Random(4));
 
@@ -55,7 +57,7 @@ public sealed class DiffusionSamplerTests
     public void Analytic_variance_with_the_exact_model_reproduces_isotropic_gaussian_data(DiffusionProcess process, double eta)
     {
         var model = new GaussianModel(Linear, [0.3, -0.2, 0.0, 0.5], [0.3, 0.3, 0.3, 0.3]);
-        var settings = new DiffusionSamplerSettings(Trajectory.Even(1000, 5), process, ReverseVariance.Analytic, eta, model.ExactGammaTable());
+        var settings = new DiffusionSamplerSettings(Trajectory.Even(1000, 5), process, Analytic.Instance, eta, model.ExactGammaTable());
 
         var output = DiffusionSampler.Sample(model, settings, ExactStart(model, 1), new Random(2));
 
@@ -70,7 +72,7 @@ public sealed class DiffusionSamplerTests
     {
         // With unequal s_i one isotropic σ² cannot be right in every dimension; the per-dimension heads can.
         var model = new GaussianModel(Linear, [0.3, -0.2, 0.0, 0.5], [0.05, 0.1, 0.3, 0.5], head);
-        var variance = head == CovarianceHead.Npr ? ReverseVariance.Npr : ReverseVariance.Sn;
+        ReverseVariance variance = head == CovarianceHead.Npr ? Npr.Instance : Sn.Instance;
         var settings = new DiffusionSamplerSettings(Trajectory.Even(1000, 5), process, variance);
 
         var output = DiffusionSampler.Sample(model, settings, ExactStart(model, 3), new Random(4));
@@ -85,8 +87,8 @@ public sealed class DiffusionSamplerTests
         var start = ExactStart(model, 5);
         var tau = Trajectory.Even(1000, 5);
 
-        var small = DiffusionSampler.Sample(model, new DiffusionSamplerSettings(tau, DiffusionProcess.Ddpm, ReverseVariance.FixedSmall), start, new Random(6));
-        var large = DiffusionSampler.Sample(model, new DiffusionSamplerSettings(tau, DiffusionProcess.Ddpm, ReverseVariance.FixedLarge), start, new Random(6));
+        var small = DiffusionSampler.Sample(model, new DiffusionSamplerSettings(tau, DiffusionProcess.Ddpm, FixedSmall.Instance), start, new Random(6));
+        var large = DiffusionSampler.Sample(model, new DiffusionSamplerSettings(tau, DiffusionProcess.Ddpm, FixedLarge.Instance), start, new Random(6));
 
         for (var i = 0; i < 4; i++)
         {
@@ -104,7 +106,7 @@ public sealed class DiffusionSamplerTests
         var model = GaussianMixtureModel.Gmm2D(CovarianceHead.Sn);
         var start = new float[64 * 2];
         GaussianNoise.Fill(new Random(9), start);
-        var settings = new DiffusionSamplerSettings(Trajectory.Quadratic(1000, 10), DiffusionProcess.Ddpm, ReverseVariance.Sn, ClipPixels: 2);
+        var settings = new DiffusionSamplerSettings(Trajectory.Quadratic(1000, 10), DiffusionProcess.Ddpm, Sn.Instance, ClipPixels: 2);
 
         var a = DiffusionSampler.Sample(model, settings, start, new Random(10));
         var b = DiffusionSampler.Sample(model, settings, start, new Random(10));
@@ -122,7 +124,7 @@ public sealed class DiffusionSamplerTests
         var start = new float[8 * 64];
         GaussianNoise.Fill(new Random(12), start);
         var tau = Trajectory.Even(1000, 6);
-        var settings = new DiffusionSamplerSettings(tau, DiffusionProcess.Ddpm, ReverseVariance.FixedLarge, ClipPixels: 1);
+        var settings = new DiffusionSamplerSettings(tau, DiffusionProcess.Ddpm, FixedLarge.Instance, ClipPixels: 1);
         var steps = new List<DiffusionStep>();
 
         DiffusionSampler.Sample(model, settings, start, new Random(13), (step, x0) =>
@@ -145,7 +147,7 @@ public sealed class DiffusionSamplerTests
     public void Returning_false_from_the_callback_cancels()
     {
         var model = GaussianModel.Gauss64();
-        var settings = new DiffusionSamplerSettings(Trajectory.Even(1000, 10), DiffusionProcess.Ddim, ReverseVariance.Ddim);
+        var settings = new DiffusionSamplerSettings(Trajectory.Even(1000, 10), DiffusionProcess.Ddim, Ddim.Instance);
         var calls = 0;
 
         Assert.Throws<OperationCanceledException>(() =>
@@ -166,23 +168,23 @@ public sealed class DiffusionSamplerTests
         var tau = Trajectory.Even(1000, 4);
 
         var noGamma = Assert.Throws<ArgumentException>(() =>
-            DiffusionSampler.Sample(plain, new DiffusionSamplerSettings(tau, DiffusionProcess.Ddpm, ReverseVariance.Analytic), x, new Random(1)));
+            DiffusionSampler.Sample(plain, new DiffusionSamplerSettings(tau, DiffusionProcess.Ddpm, Analytic.Instance), x, new Random(1)));
         Assert.Contains("Γ", noGamma.Message);
         var noHead = Assert.Throws<ArgumentException>(() =>
-            DiffusionSampler.Sample(plain, new DiffusionSamplerSettings(tau, DiffusionProcess.Ddpm, ReverseVariance.Npr), x, new Random(1)));
+            DiffusionSampler.Sample(plain, new DiffusionSamplerSettings(tau, DiffusionProcess.Ddpm, Npr.Instance), x, new Random(1)));
         Assert.Contains("NPR head", noHead.Message);
         var wrongHead = Assert.Throws<ArgumentException>(() =>
-            DiffusionSampler.Sample(plain.WithHead(CovarianceHead.Npr), new DiffusionSamplerSettings(tau, DiffusionProcess.Ddpm, ReverseVariance.Sn), x, new Random(1)));
+            DiffusionSampler.Sample(plain.WithHead(CovarianceHead.Npr), new DiffusionSamplerSettings(tau, DiffusionProcess.Ddpm, Sn.Instance), x, new Random(1)));
         Assert.Contains("SN head", wrongHead.Message);
         Assert.Throws<ArgumentException>(() =>
-            DiffusionSampler.Sample(plain, new DiffusionSamplerSettings([5, 3], DiffusionProcess.Ddpm, ReverseVariance.FixedSmall), x, new Random(1)));
+            DiffusionSampler.Sample(plain, new DiffusionSamplerSettings([5, 3], DiffusionProcess.Ddpm, FixedSmall.Instance), x, new Random(1)));
         Assert.Throws<ArgumentException>(() =>
-            DiffusionSampler.Sample(plain, new DiffusionSamplerSettings(tau, DiffusionProcess.Ddim, ReverseVariance.Ddim, Eta: 1.5), x, new Random(1)));
+            DiffusionSampler.Sample(plain, new DiffusionSamplerSettings(tau, DiffusionProcess.Ddim, Ddim.Instance, Eta: 1.5), x, new Random(1)));
         Assert.Throws<ArgumentException>(() =>
-            DiffusionSampler.Sample(plain, new DiffusionSamplerSettings(tau, DiffusionProcess.Ddpm, ReverseVariance.FixedSmall), new float[63], new Random(1)));
-        Assert.Equal(ReverseVariance.FixedLarge, DiffusionSamplerSettings.ParseVariance("fixed-large"));
+            DiffusionSampler.Sample(plain, new DiffusionSamplerSettings(tau, DiffusionProcess.Ddpm, FixedSmall.Instance), new float[63], new Random(1)));
+        Assert.Equal(FixedLarge.Instance, ReverseVariances.Find("fixed-large"));
         Assert.Equal(DiffusionProcess.Ddim, DiffusionSamplerSettings.ParseProcess("ddim"));
-        Assert.Throws<ArgumentException>(() => DiffusionSamplerSettings.ParseVariance("learned"));
+        Assert.Throws<ArgumentException>(() => ReverseVariances.Find("learned"));
     }
 
     [Fact]
@@ -192,7 +194,7 @@ public sealed class DiffusionSamplerTests
         var x = new float[64];
         GaussianNoise.Fill(new Random(14), x);
 
-        var output = DiffusionSampler.Sample(model, new DiffusionSamplerSettings([1000], DiffusionProcess.Ddpm, ReverseVariance.FixedLarge), x, new Random(1));
+        var output = DiffusionSampler.Sample(model, new DiffusionSamplerSettings([1000], DiffusionProcess.Ddpm, FixedLarge.Instance), x, new Random(1));
 
         // x̂₀ = (x_N − √β̄_N ε*)/√ᾱ_N = E[x₀ | x_N] = μ + √ᾱ_N s² (x_N − √ᾱ_N μ)/v_N.
         var alphaBar = Linear.AlphaBar(1000);

@@ -11,6 +11,8 @@ using Service.Api.Hosting;
 using Service.Api.OpenApi;
 using Service.Models.Diffusion;
 using Service.Models.Diffusion.Serving;
+using Service.Models.Diffusion.Trajectories;
+using Service.Models.Diffusion.Variances;
 using Service.Models.Errors;
 using Service.Models.Registry;
 
@@ -22,7 +24,7 @@ namespace Service.Api.Features.Diffusion;
 /// <param name="Steps">K, the number of reverse steps, 1..N.</param>
 /// <param name="Trajectory">even | quadratic | optimal (Analytic-DPM's dynamic programme over Γ).</param>
 /// <param name="Process">ddpm | ddim.</param>
-/// <param name="Variance">fixed-small | fixed-large | ddim | analytic | npr | sn (npr and sn need a model with that head).</param>
+/// <param name="Variance">fixed-small | fixed-large | ddim | analytic | npr | sn | fixed-small-clipped (npr and sn need a model with that head; GET /v1/diffusion/models lists each model's).</param>
 /// <param name="Eta">η ∈ [0, 1] for ddim (0: deterministic); ignored for ddpm.</param>
 /// <param name="Seed">Random seed; the same seed and settings give the same samples. Random when omitted.</param>
 /// <param name="Format">png (a grid, image models only) | json.</param>
@@ -158,12 +160,12 @@ public static class DiffusionEndpoints
     {
         var status = state.Status.ToString().ToLowerInvariant();
         if (state.Status != ModelStatus.Ready)
-            return new DiffusionModelInfo(state.Descriptor.Name, "", 0, state.Descriptor.Dimensions, null, [], DiffusionModel.Trajectories, Processes, status);
+            return new DiffusionModelInfo(state.Descriptor.Name, "", 0, state.Descriptor.Dimensions, null, [], TrajectoryNames, Processes, status);
         var model = registry.Get<DiffusionModel>(state.Descriptor.Name, DiffusionModel.Kind);
         return new DiffusionModelInfo(
             state.Descriptor.Name, model.Schedule.Name, model.Schedule.Steps, model.Backbone.Dimension,
             model.ImageShape is var (h, w) ? [h, w] : null,
-            model.Variances.Select(VarianceName).ToArray(), DiffusionModel.Trajectories, Processes, status);
+            [.. model.Variances.Select(v => v.Name)], TrajectoryNames, Processes, status);
     }
 
     static (DiffusionModel Model, SampleSpec Spec) Validate(DiffusionSampleRequest request, ModelRegistry registry, DiffusionOptions options)
@@ -174,18 +176,18 @@ public static class DiffusionEndpoints
             throw InputValidation.Invalid($"'count' must be 1..{options.MaxSamplesPerRequest}; got {request.Count}.", "count");
         if (request.Steps < 1 || request.Steps > steps)
             throw InputValidation.Invalid($"'steps' (K) must be 1..{steps} for model '{model.Descriptor.Name}'; got {request.Steps}.", "steps");
-        OneOf(request.Trajectory, DiffusionModel.Trajectories, "trajectory");
+        OneOf(request.Trajectory, TrajectoryNames, "trajectory");
         OneOf(request.Process, Processes, "process");
         OneOf(request.Format, Formats, "format");
-        var variances = model.Variances.Select(VarianceName).ToArray();
-        OneOf(request.Variance, variances, "variance",
-            request.Variance is "npr" or "sn" ? $" Model '{model.Descriptor.Name}' has no {request.Variance.ToUpperInvariant()} head." : "");
+        var missingHead = ReverseVariances.All.FirstOrDefault(v => v.Name == request.Variance && !model.Variances.Contains(v))?.Head;
+        OneOf(request.Variance, [.. model.Variances.Select(v => v.Name)], "variance",
+            missingHead is { } head ? $" Model '{model.Descriptor.Name}' has no {head.ToString().ToUpperInvariant()} head." : "");
         if (!(request.Eta is >= 0 and <= 1))
             throw InputValidation.Invalid($"'eta' must be in [0, 1]; got {request.Eta}.", "eta");
 
         var seed = request.Seed ?? Random.Shared.Next();
-        var spec = new SampleSpec(request.Count, request.Steps, request.Trajectory,
-            DiffusionSamplerSettings.ParseProcess(request.Process), DiffusionSamplerSettings.ParseVariance(request.Variance), request.Eta, seed);
+        var spec = new SampleSpec(request.Count, request.Steps, TrajectoryRules.Find(request.Trajectory),
+            DiffusionSamplerSettings.ParseProcess(request.Process), ReverseVariances.Find(request.Variance!), request.Eta, seed);
         return (model, spec);
     }
 
@@ -196,15 +198,7 @@ public static class DiffusionEndpoints
                 ("allowed", allowed));
     }
 
-    static string VarianceName(ReverseVariance variance) => variance switch
-    {
-        ReverseVariance.FixedSmall => "fixed-small",
-        ReverseVariance.FixedLarge => "fixed-large",
-        ReverseVariance.Ddim => "ddim",
-        ReverseVariance.Analytic => "analytic",
-        ReverseVariance.Npr => "npr",
-        _ => "sn",
-    };
+    static string[] TrajectoryNames => [.. TrajectoryRules.Names];
 
     static DiffusionSamplesResponse ToResponse(DiffusionModel model, SampleSpec spec, SampleResult result, bool withPng)
     {

@@ -2,13 +2,14 @@ using System.Diagnostics;
 using Service.Models.Errors;
 using Service.Models.Registry;
 using Service.Models.Serving;
+using Service.Models.Diffusion.Trajectories;
+using Service.Models.Diffusion.Variances;
 
 namespace Service.Models.Diffusion.Serving;
 
 /// <summary>What a caller asks a diffusion model for; validated by the host against <see cref="DiffusionModel"/>.</summary>
-/// <param name="Trajectory">even | quadratic | optimal.</param>
 public sealed record SampleSpec(
-    int Count, int Steps, string Trajectory, DiffusionProcess Process, ReverseVariance Variance, double Eta, int Seed);
+    int Count, int Steps, TrajectoryRule Trajectory, DiffusionProcess Process, ReverseVariance Variance, double Eta, int Seed);
 
 /// <summary>Samples [Count, d] in [−1, 1] for image models, the trajectory that made them, and the time it took.</summary>
 public sealed record SampleResult(float[] Samples, int[] Trajectory, TimeSpan Queue, TimeSpan Sampling);
@@ -23,7 +24,6 @@ public sealed record SampleProgress(DiffusionStep Step, float[]? PredictedX0);
 public sealed class DiffusionModel : IDisposable
 {
     public const string Kind = "diffusion";
-    public static readonly string[] Trajectories = ["even", "quadratic", "optimal"];
 
     readonly IReadOnlyDictionary<CovarianceHead, IEpsilonModel> networks;
     readonly IDisposable? owned;
@@ -49,10 +49,7 @@ public sealed class DiffusionModel : IDisposable
         Gamma = gamma;
         ImageShape = imageShape;
         modelTag = new("model", descriptor.Name);
-        Variances = new[] { ReverseVariance.FixedSmall, ReverseVariance.FixedLarge, ReverseVariance.Ddim, ReverseVariance.Analytic }
-            .Concat(networks.ContainsKey(CovarianceHead.Npr) ? [ReverseVariance.Npr] : [])
-            .Concat(networks.ContainsKey(CovarianceHead.Sn) ? [ReverseVariance.Sn] : [])
-            .ToArray();
+        Variances = [.. ReverseVariances.All.Where(variance => networks.ContainsKey(variance.Head))];
         queue = new OwnerThreadQueue<Job>($"diffusion:{descriptor.Name}", queueCapacity, reader =>
         {
             while (reader.TryRead(out var job))
@@ -74,14 +71,9 @@ public sealed class DiffusionModel : IDisposable
     public int ClipPixels(DiffusionProcess process) =>
         ImageShape is null ? 0 : process == DiffusionProcess.Ddpm && Schedule.Name == "linear" ? 2 : 1;
 
-    /// <summary>τ for the request: even, quadratic, or the Analytic-DPM optimum for this model's Γ.</summary>
-    public int[] TrajectoryFor(string name, int steps, DiffusionProcess process, double eta) => name switch
-    {
-        "even" => Trajectory.Even(Schedule.Steps, steps),
-        "quadratic" => Trajectory.Quadratic(Schedule.Steps, steps),
-        "optimal" => Trajectory.Optimal(Schedule, Gamma, steps, process == DiffusionProcess.Ddpm ? 1 : eta, Backbone.DataInUnitBox),
-        _ => throw new ArgumentException($"Unknown trajectory '{name}'."),
-    };
+    /// <summary>τ for the request, from this model's schedule and Γ.</summary>
+    public int[] TrajectoryFor(TrajectoryRule rule, int steps, DiffusionProcess process, double eta) =>
+        rule.Build(new TrajectoryRequest(Schedule, steps, process == DiffusionProcess.Ddpm ? 1 : eta, Gamma, Backbone.DataInUnitBox));
 
     /// <summary>Queues a sampling job; fails at once with <see cref="ServiceErrorKind.Overloaded"/> when the queue is full.</summary>
     /// <param name="onProgress">Called on the owner thread after each step; keep it cheap.</param>
@@ -110,12 +102,7 @@ public sealed class DiffusionModel : IDisposable
         try
         {
             var tau = TrajectoryFor(spec.Trajectory, spec.Steps, spec.Process, spec.Eta);
-            var head = spec.Variance switch
-            {
-                ReverseVariance.Npr => CovarianceHead.Npr,
-                ReverseVariance.Sn => CovarianceHead.Sn,
-                _ => CovarianceHead.None,
-            };
+            var head = spec.Variance.Head;
             var settings = new DiffusionSamplerSettings(tau, spec.Process, spec.Variance, spec.Eta, Gamma, ClipPixels(spec.Process));
             var random = new Random(spec.Seed);
             var start = new float[spec.Count * Backbone.Dimension]; // x_{τ_K} ~ N(0, I) [B, d]
