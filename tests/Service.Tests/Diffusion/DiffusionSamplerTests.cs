@@ -1,3 +1,4 @@
+using Service.Training.Diffusion;
 using Service.Models.Diffusion.Variances;
 using Service.Models.Diffusion.Trajectories;
 using Service.Models.Diffusion;

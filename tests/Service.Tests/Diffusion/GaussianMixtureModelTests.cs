@@ -1,3 +1,4 @@
+using Service.Training.Diffusion;
 using Service.Models.Diffusion;
 
 namespace Service.Tests.Diffusion;

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
+using Service.Models.Diffusion;
 
-namespace Service.Models.Diffusion;
+namespace Service.Training.Diffusion;
 
 /// <summary>
 /// Exact draws from the forward process q(x_n | x₀) = N(√ᾱ_n x₀, β̄_n I) (DDPM, Ho et al. 2020, Eq. 4).
