@@ -1,4 +1,5 @@
 using Service.Api.Errors;
+using Service.Api.Features.Diagnostics;
 using Service.Api.Features.Diffusion;
 using Service.Api.Features.Embeddings;
 using Service.Api.Features.Health;
@@ -45,6 +46,7 @@ public static class ServiceApp
         app.MapDiffusionEndpoints();
         app.MapSearchEndpoints();
         app.MapIndexesEndpoints();
+        app.MapDiagnosticsEndpoints();
         return app;
     }
 }
