@@ -30,6 +30,9 @@ public static class CliProgram
         text.Subcommands.Add(Text.Training.TextExportCommand.Create());
         root.Subcommands.Add(text);
         root.Subcommands.Add(Index.IndexCommands.Create());
+        var lm = new Command("lm", "Train and evaluate the small causal LM (issue 18).");
+        lm.Subcommands.Add(Lm.LmTrainCommand.Create());
+        root.Subcommands.Add(lm);
         var diagnostics = new Command("diagnostics", "Measure properties of the served models (sparsity).");
         diagnostics.Subcommands.Add(Diagnostics.SparsityCommand.Create());
         root.Subcommands.Add(diagnostics);
