@@ -32,6 +32,7 @@ public static class CliProgram
         root.Subcommands.Add(Index.IndexCommands.Create());
         var lm = new Command("lm", "Train and evaluate the small causal LM (issue 18).");
         lm.Subcommands.Add(Lm.LmTrainCommand.Create());
+        lm.Subcommands.Add(Lm.LmEvalCommand.Create());
         root.Subcommands.Add(lm);
         var diagnostics = new Command("diagnostics", "Measure properties of the served models (sparsity).");
         diagnostics.Subcommands.Add(Diagnostics.SparsityCommand.Create());
