@@ -88,12 +88,20 @@ public sealed class BatchingWorker : IDisposable
                 return;
             (jobs, seen) = ([.. next], version);
         }
-        var calls = Assembled.From(jobs, seen, limits);
+        Assembled? calls;
+        try
+        {
+            calls = Assembled.From(jobs, seen, limits);
+        }
+        catch (Exception)
+        {
+            calls = null; // the owner assembles the batch again and fails its jobs with the reason
+        }
         lock (gate)
         {
-            if (version == seen)
+            if (version == seen && calls is not null)
                 assembled = calls;
-            Monitor.PulseAll(gate);
+            Monitor.PulseAll(gate); // the owner may be waiting for this batch
         }
     }
 
@@ -102,7 +110,9 @@ public sealed class BatchingWorker : IDisposable
     {
         while (true)
         {
-            Assembled batch;
+            List<Job> jobs;
+            Assembled? ready;
+            int taken;
             lock (gate)
             {
                 Gather(queue.Reader);
@@ -113,20 +123,26 @@ public sealed class BatchingWorker : IDisposable
                 }
                 if (next.Count == 0)
                     return;
-                batch = assembled?.Version == version ? assembled : Assembled.From([.. next], version, limits);
+                (jobs, ready, taken) = ([.. next], assembled?.Version == version ? assembled : null, version);
                 next.Clear();
                 (nextTokens, nextSequences, assembled) = (0, 0, null);
                 version++;
                 Monitor.PulseAll(gate);
             }
-            if (batch.Jobs.Any(job => job.Cancellation.IsCancellationRequested))
+            foreach (var job in jobs.Where(job => job.Cancellation.IsCancellationRequested))
+                Drop(job);
+            var live = jobs.Where(job => !job.Cancellation.IsCancellationRequested).ToList();
+            if (live.Count == 0)
+                continue;
+            Assembled batch;
+            try
             {
-                foreach (var job in batch.Jobs.Where(job => job.Cancellation.IsCancellationRequested))
-                    Drop(job);
-                var live = batch.Jobs.Where(job => !job.Cancellation.IsCancellationRequested).ToList();
-                if (live.Count == 0)
-                    continue;
-                batch = Assembled.From(live, batch.Version, limits);
+                batch = ready is not null && live.Count == jobs.Count ? ready : Assembled.From(live, taken, limits);
+            }
+            catch (Exception e)
+            {
+                Fail(live, e);
+                continue;
             }
             Execute(batch);
         }
@@ -161,6 +177,13 @@ public sealed class BatchingWorker : IDisposable
         job.Completion.TrySetCanceled(job.Cancellation);
     }
 
+    static void Fail(List<Job> jobs, Exception e)
+    {
+        foreach (var job in jobs)
+            job.Completion.TrySetException(new ServiceException(ServiceErrorKind.InferenceFailed,
+                "The model failed on this batch. The request may be retried; if it keeps failing, report it with the trace id.", inner: e));
+    }
+
     void Execute(Assembled batch)
     {
         var started = Stopwatch.GetTimestamp();
@@ -179,9 +202,7 @@ public sealed class BatchingWorker : IDisposable
         }
         catch (Exception e)
         {
-            foreach (var job in batch.Jobs)
-                job.Completion.TrySetException(new ServiceException(ServiceErrorKind.InferenceFailed,
-                    "The model failed on this batch. The request may be retried; if it keeps failing, report it with the trace id.", inner: e));
+            Fail(batch.Jobs, e);
             return;
         }
 

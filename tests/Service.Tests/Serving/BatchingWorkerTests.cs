@@ -37,6 +37,20 @@ public sealed class BatchingWorkerTests(MiniLmFixture fixture)
     }
 
     [Fact]
+    public async Task A_batch_that_cannot_be_assembled_fails_its_jobs_and_the_worker_serves_on()
+    {
+        using var worker = new BatchingWorker("test", new OnnxSentenceEncoder(fixture.ModelPath, new ExecutionDevice(ExecutionDevice.Cpu)), new BatchingLimits());
+
+        // Token types that do not match their ids cannot be padded: assembling the batch throws, on the batcher's thread or the model's.
+        var broken = worker.SubmitAsync([Ids("a broken job")], [new int[1]], CancellationToken.None);
+        var error = await Assert.ThrowsAsync<ServiceException>(() => broken);
+        var after = await worker.SubmitAsync([Ids("the next job")], CancellationToken.None);
+
+        Assert.Equal(ServiceErrorKind.InferenceFailed, error.Kind);
+        Assert.Single(after.Outputs);
+    }
+
+    [Fact]
     public async Task Queued_jobs_share_a_length_sorted_batch_and_get_their_own_rows_back()
     {
         using var model = new RecordingModel(new OnnxSentenceEncoder(fixture.ModelPath, new ExecutionDevice(ExecutionDevice.Cpu)), holdFirstCall: true);
