@@ -33,9 +33,11 @@ public static class CliProgram
         var lm = new Command("lm", "Train and evaluate the small causal LM (issue 18).");
         lm.Subcommands.Add(Lm.LmTrainCommand.Create());
         lm.Subcommands.Add(Lm.LmEvalCommand.Create());
+        lm.Subcommands.Add(Lm.LmExportCommand.Create());
         root.Subcommands.Add(lm);
-        var diagnostics = new Command("diagnostics", "Measure properties of the served models (sparsity).");
+        var diagnostics = new Command("diagnostics", "Measure properties of the served models (sparsity, attention rank).");
         diagnostics.Subcommands.Add(Diagnostics.SparsityCommand.Create());
+        diagnostics.Subcommands.Add(Diagnostics.AttentionRankCommand.Create());
         root.Subcommands.Add(diagnostics);
         return root.Parse(args).InvokeAsync();
     }

@@ -101,7 +101,8 @@ public static class LmTrainCommand
             Directory.CreateDirectory(folder);
             model.save(Path.Combine(folder, "model.pt"));
             adam.save_state_dict(Path.Combine(folder, "optimizer.pt"));
-            File.WriteAllText(Path.Combine(folder, "state.json"), JsonSerializer.Serialize(new LmCheckpoint(step, priorSeconds + clock.Elapsed.TotalSeconds, settings)));
+            File.WriteAllText(Path.Combine(folder, "state.json"), JsonSerializer.Serialize(
+                new LmCheckpoint(step, priorSeconds + clock.Elapsed.TotalSeconds, settings, window.Count > 0 ? window.Average() : null)));
             File.WriteAllText(latest, Path.GetFileName(folder));
             foreach (var old in Directory.GetDirectories(checkpoints, "step-*").Where(d => d != folder))
                 Directory.Delete(old, true);
@@ -167,5 +168,16 @@ public static class LmTrainCommand
         return settings.LearningRate * (0.1 + 0.9 * 0.5 * (1 + Math.Cos(Math.PI * progress)));
     }
 
-    sealed record LmCheckpoint(int Step, double WallSeconds, LmTrainSettings Settings);
+}
+
+/// <summary>A checkpoint's state.json: the step reached, the time spent, the run's settings and the loss over the last 50 steps.</summary>
+public sealed record LmCheckpoint(int Step, double WallSeconds, LmTrainSettings Settings, double? RecentLoss = null)
+{
+    /// <summary>The newest checkpoint of a run: its folder and state.</summary>
+    public static (string Folder, LmCheckpoint State) Latest(string runDirectory)
+    {
+        var checkpoints = Path.Combine(runDirectory, "checkpoints");
+        var folder = Path.Combine(checkpoints, File.ReadAllText(Path.Combine(checkpoints, "latest.txt")).Trim());
+        return (folder, JsonSerializer.Deserialize<LmCheckpoint>(File.ReadAllText(Path.Combine(folder, "state.json")))!);
+    }
 }

@@ -3,7 +3,7 @@ using MathNet.Numerics.LinearAlgebra;
 namespace Service.Models.Diagnostics;
 
 /// <summary>The rank of one attention matrix, three ways; its singular values.</summary>
-/// <param name="Rank">Numerical rank: singular values above σ_max · n · machine ε (the NumPy/LAPACK default tolerance).</param>
+/// <param name="Rank">Numerical rank: singular values above σ_max · n · ε of float32, the entries' precision (NumPy's matrix_rank default for float32 input).</param>
 /// <param name="EffectiveRank">exp(H(σ/‖σ‖₁)), Roy &amp; Vetterli (2007): between 1 and n, n only for equal singular values.</param>
 /// <param name="StableRank">‖A‖_F² / ‖A‖₂² = Σσ² / σ_max².</param>
 /// <param name="SingularValues">σ_1 ≥ σ_2 ≥ …, the first few.</param>
@@ -23,6 +23,9 @@ public sealed record RankReport(int Rank, double EffectiveRank, double StableRan
 /// </remarks>
 public static class MatrixRank
 {
+    /// <summary>2⁻²³, the spacing of float32 numbers at 1.</summary>
+    public const double Float32Epsilon = 1.1920928955078125e-7;
+
     /// <param name="matrix">Row-major [n, n].</param>
     /// <param name="top">How many leading singular values to return.</param>
     public static RankReport Measure(float[] matrix, int n, int top = 8)
@@ -32,7 +35,7 @@ public static class MatrixRank
         var a = Matrix<double>.Build.Dense(n, n, (i, j) => matrix[i * n + j]);
         var sigma = a.Svd(computeVectors: false).S.ToArray(); // descending
         var max = sigma[0];
-        var tolerance = max * n * 2.220446049250313e-16;
+        var tolerance = max * n * Float32Epsilon; // the entries carry float32 rounding, far above double's ε
         var rank = sigma.Count(s => s > tolerance);
         var l1 = sigma.Sum();
         var entropy = l1 == 0 ? 0 : -sigma.Where(s => s > 0).Sum(s => s / l1 * Math.Log(s / l1));

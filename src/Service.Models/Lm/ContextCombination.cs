@@ -36,11 +36,24 @@ public static class ContextCombination
         Check(chunks, prior.Length);
         var pooled = pooling == NbcePooling.Mean
             ? Mean(chunks)
-            : chunks.MinBy(Entropy)!;
+            : chunks[MostCertainChunk(chunks)];
         var combined = new double[prior.Length];
         for (var v = 0; v < combined.Length; v++)
             combined[v] = (beta + 1) * pooled[v] - beta * prior[v];
         return LogSoftmax(combined);
+    }
+
+    /// <summary>The index of the chunk with the lowest entropy: the one min-entropy pooling takes (the first on ties).</summary>
+    public static int MostCertainChunk(IReadOnlyList<double[]> chunks)
+    {
+        Check(chunks, chunks.Count > 0 ? chunks[0].Length : 0);
+        var best = 0;
+        for (var k = 1; k < chunks.Count; k++)
+        {
+            if (Entropy(chunks[k]) < Entropy(chunks[best]))
+                best = k;
+        }
+        return best;
     }
 
     /// <summary>Only the last chunk: what a model that truncates its context to the window sees.</summary>

@@ -123,6 +123,28 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor, Tensor, Tensor>
         return encoder.forward(hidden, additiveMask).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// One pass with an additive attention mask of any shape that broadcasts to [B, heads, L, L] (e.g. a causal [L, L]
+    /// one), collecting every layer's attention probabilities [B, heads, L, L] into <paramref name="attention"/>; they
+    /// belong to no dispose scope, so the caller disposes them.
+    /// </summary>
+    public Tensor Attend(Tensor inputIds, Tensor additiveMask, List<Tensor> attention)
+    {
+        using var scope = NewDisposeScope();
+        foreach (var self in encoder.SelfAttentions())
+            self.Capture = attention;
+        try
+        {
+            var hidden = embeddings.forward(inputIds, zeros_like(inputIds));
+            return encoder.forward(hidden, additiveMask).MoveToOuterDisposeScope();
+        }
+        finally
+        {
+            foreach (var self in encoder.SelfAttentions())
+                self.Capture = null;
+        }
+    }
+
     /// <summary>The Linear layers LoRA may wrap, by HuggingFace module path (e.g. <c>encoder.layer.3.intermediate.dense</c>).</summary>
     public IEnumerable<(string Path, BertLinearTargets Target, nn.Module<Tensor, Tensor> Linear)> Linears() =>
         from host in encoder.SlotHosts()
@@ -211,6 +233,8 @@ public sealed class BertLayerStack : nn.Module<Tensor, Tensor, Tensor>
         return hidden.MoveToOuterDisposeScope();
     }
 
+    internal IEnumerable<BertSelfAttention> SelfAttentions() => layer.Select(block => block.SelfAttention);
+
     internal IEnumerable<(string Path, ILinearSlots Host)> SlotHosts()
     {
         for (var i = 0; i < layer.Count; i++)
@@ -242,6 +266,8 @@ public sealed class BertLayer : nn.Module<Tensor, Tensor, Tensor>
         var attended = attention.forward(hidden, additiveMask);
         return output.forward(intermediate.forward(attended), attended).MoveToOuterDisposeScope();
     }
+
+    internal BertSelfAttention SelfAttention => attention.SelfAttention;
 
     internal IEnumerable<(string Path, ILinearSlots Host)> SlotHosts() =>
     [
@@ -298,6 +324,9 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>, ILine
         RegisterComponents();
     }
 
+    /// <summary>When set, each forward adds its attention probabilities [B, heads, L, L] here (<see cref="BertEncoder.Attend"/>).</summary>
+    internal List<Tensor>? Capture { get; set; }
+
     /// <param name="hidden">[B, L, H]</param>
     /// <param name="additiveMask">[B, 1, 1, L]: 0 at tokens, <see cref="BertEncoder.MaskedScore"/> at padding.</param>
     public override Tensor forward(Tensor hidden, Tensor additiveMask)
@@ -310,7 +339,9 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>, ILine
         var k = SplitHeads(key.forward(hidden));
         var v = SplitHeads(value.forward(hidden));
         var scores = q.matmul(k.transpose(-1, -2)).div(Math.Sqrt(headSize)) + additiveMask; // [B, heads, L, L]
-        var probabilities = dropout.forward(nn.functional.softmax(scores, -1));
+        var softmax = nn.functional.softmax(scores, -1);
+        Capture?.Add(softmax.detach().DetachFromDisposeScope()); // outlives the nested scopes; Attend's caller disposes it
+        var probabilities = dropout.forward(softmax);
         var context = probabilities.matmul(v).transpose(1, 2).reshape(batch, length, heads * headSize);
         return context.MoveToOuterDisposeScope();
     }

@@ -176,11 +176,11 @@ public static class DiffusionEndpoints
             throw InputValidation.Invalid($"'count' must be 1..{options.MaxSamplesPerRequest}; got {request.Count}.", "count");
         if (request.Steps < 1 || request.Steps > steps)
             throw InputValidation.Invalid($"'steps' (K) must be 1..{steps} for model '{model.Descriptor.Name}'; got {request.Steps}.", "steps");
-        OneOf(request.Trajectory, TrajectoryNames, "trajectory");
-        OneOf(request.Process, Processes, "process");
-        OneOf(request.Format, Formats, "format");
+        InputValidation.OneOf(request.Trajectory, TrajectoryNames, "trajectory");
+        InputValidation.OneOf(request.Process, Processes, "process");
+        InputValidation.OneOf(request.Format, Formats, "format");
         var missingHead = ReverseVariances.All.FirstOrDefault(v => v.Name == request.Variance && !model.Variances.Contains(v))?.Head;
-        OneOf(request.Variance, [.. model.Variances.Select(v => v.Name)], "variance",
+        InputValidation.OneOf(request.Variance, [.. model.Variances.Select(v => v.Name)], "variance",
             missingHead is { } head ? $" Model '{model.Descriptor.Name}' has no {head.ToString().ToUpperInvariant()} head." : "");
         if (!(request.Eta is >= 0 and <= 1))
             throw InputValidation.Invalid($"'eta' must be in [0, 1]; got {request.Eta}.", "eta");
@@ -191,12 +191,6 @@ public static class DiffusionEndpoints
         return (model, spec);
     }
 
-    static void OneOf(string? value, string[] allowed, string field, string why = "")
-    {
-        if (value is null || !allowed.Contains(value))
-            throw InputValidation.Invalid($"'{field}' must be one of {string.Join(", ", allowed)}; got '{value}'.{why}", field,
-                ("allowed", allowed));
-    }
 
     static string[] TrajectoryNames => [.. TrajectoryRules.Names];
 

@@ -48,4 +48,11 @@ public static class InputValidation
             extensions[key] = value;
         return new ServiceException(ServiceErrorKind.ValidationFailed, detail, extensions);
     }
+
+    /// <summary>Refuses <paramref name="value"/> unless it is one of <paramref name="allowed"/>; <paramref name="why"/> is appended to the detail.</summary>
+    public static void OneOf(string? value, string[] allowed, string field, string why = "")
+    {
+        if (value is null || !allowed.Contains(value))
+            throw Invalid($"'{field}' must be one of {string.Join(", ", allowed)}; got '{value}'.{why}", field, ("allowed", allowed));
+    }
 }

@@ -57,6 +57,7 @@ public static class TextExportCommand
                 ["learning_rate"] = info.LearningRate.ToString("R", CultureInfo.InvariantCulture),
                 ["seed"] = info.Seed.ToString(CultureInfo.InvariantCulture),
                 ["wall_seconds"] = info.WallSeconds.ToString("F0", CultureInfo.InvariantCulture),
+                ["fusion_weight"] = info.FusionWeight.ToString("R", CultureInfo.InvariantCulture),
                 ["data"] = "WordNet 3.1 zero-shot benchmark, train domains (docs/data/wordnet.md)",
             };
             var adapter = new TextAdapter(new TextAdapterInfo(TextAdapter.CrossEncoder, MiniLmPackage.ModelName, MiniLmPackage.ModelSha256, 0, 0, extra), tensors);

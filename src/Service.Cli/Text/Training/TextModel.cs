@@ -1,3 +1,4 @@
+using Service.Models.Text.Adapters;
 using Service.Models.Text.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -58,6 +59,26 @@ public sealed class TextModel : nn.Module
         using var scope = NewDisposeScope();
         var hidden = encoder.forward(pairs.InputIds, pairs.AttentionMask, pairs.TokenTypeIds); // [B, L, D]
         return head.forward(hidden.select(1, 0)).squeeze(1).MoveToOuterDisposeScope(); // [B]
+    }
+
+    /// <summary>Puts a dense cross-encoder adapter (<c>text export</c>) into the Linear weights and the head.</summary>
+    public void LoadDense(TextAdapter adapter)
+    {
+        if (adapter.Info.Kind != TextAdapter.CrossEncoder || adapter.HeadWeight is null)
+            throw new ArgumentException($"The adapter is a {adapter.Info.Kind} without a head; --init-adapter takes a dense cross-encoder adapter.");
+        using var _ = no_grad();
+        var changed = 0;
+        foreach (var (path, _, linear) in encoder.Linears())
+        {
+            if (!adapter.Tensors.TryGetValue(path + ".weight", out var dense))
+                continue;
+            ((Linear)linear).weight!.copy_(tensor(dense.Data, dense.Shape));
+            changed++;
+        }
+        if (changed == 0)
+            throw new ArgumentException("The adapter holds no dense Linear weights (a LoRA adapter?); --init-adapter takes `text export` output.");
+        head.weight!.copy_(tensor(adapter.HeadWeight, [1, adapter.HeadWeight.Length]));
+        head.bias!.copy_(tensor(new[] { adapter.HeadBias }));
     }
 
     /// <summary>Sets which parameters train; returns them. LoRA wraps the Linears here (adapters by module path).</summary>

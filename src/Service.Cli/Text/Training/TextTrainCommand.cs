@@ -48,15 +48,18 @@ public sealed record TextTrainSettings(
     int Rank, double Alpha, long Seed, int MaxTokens, int CheckpointEvery, bool Resume, int Threads, double MaxMinutes,
     string DataDirectory, string RunDirectory, string? AdapterOut,
     CandidateSource Candidates, NegativeMix Mix, int MinedDepth, int WarmupSteps, int MicroBatch, string? InitFrom,
-    double TeacherWeight = 0, int TeacherOnlySteps = 0, double TeacherScale = 20)
+    double TeacherWeight = 0, int TeacherOnlySteps = 0, double TeacherScale = 20, double FusionWeight = 0, string? InitAdapter = null)
 {
     public bool IsCrossEncoder => Objective is TextObjective.CeCoSent or TextObjective.CeBce or TextObjective.CeSoftmax;
+
+    public bool UsesBaseBiEncoder => TeacherWeight > 0 || TeacherOnlySteps > 0 || FusionWeight != 0;
 }
 
 /// <summary>What run.json records when a run ends (and what <c>text eval</c> reads).</summary>
 public sealed record TextRunInfo(
     string Name, string Objective, string Adaptation, string Kind, long Steps, double WallSeconds, double PairsPerSecond,
-    double FinalLoss, double LearningRate, int Rank, double Alpha, long Seed, int Queries, int Negatives, string ModelPath, string? AdapterPath, int SkippedSteps);
+    double FinalLoss, double LearningRate, int Rank, double Alpha, long Seed, int Queries, int Negatives, string ModelPath, string? AdapterPath, int SkippedSteps,
+    double FusionWeight = 0);
 
 /// <summary>
 /// <c>text train</c>: fine-tunes MiniLM on the WordNet training domains as a bi-encoder or a cross-encoder, with LoRA,
@@ -87,6 +90,8 @@ public static class TextTrainCommand
         var teacherOnly = new Option<int>("--teacher-only-steps") { Description = "ce-softmax: the first steps learn the teacher's ranking alone (α = 1), a warm start for the head." };
         var teacherScale = new Option<double>("--teacher-scale") { Description = "Inverse temperature of the teacher's softmax over cosines.", DefaultValueFactory = _ => 20 };
         var initFrom = new Option<string?>("--init-from") { Description = "Start from the final weights (encoder and head) of this finished run: a second phase with its own negatives and schedule." };
+        var initAdapter = new Option<string?>("--init-adapter") { Description = "Start from a dense cross-encoder adapter (text export): its Linear weights and head." };
+        var fusion = new Option<double>("--fusion-weight") { Description = "ce-softmax: train the residual score f(q, d) + w · cos(q, d) over the frozen base bi-encoder's cosine; 0 = the cross-encoder alone." };
         var micro = new Option<int>("--micro-batch") { Description = "Cross-encoders: pairs per forward pass, sorted by length so little is padding.", DefaultValueFactory = _ => 16 };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 300 };
         var queries = new Option<int>("--queries") { Description = "Training queries per step.", DefaultValueFactory = _ => 8 };
@@ -105,7 +110,7 @@ public static class TextTrainCommand
         var command = new Command("train", "Fine-tune MiniLM on WordNet (bi-/cross-encoder; CoSENT, softmax or BCE; LoRA, LoRA-as-optimizer or full).")
         {
             name, objective, adaptation, steps, queries, negatives, lr, rank, alpha, seed, maxTokens, checkpointEvery, resume, threads, maxMinutes, data, adapterOut,
-            candidates, mined, minedDepth, randomNegatives, unmark, warmup, micro, initFrom, teacher, teacherOnly, teacherScale,
+            candidates, mined, minedDepth, randomNegatives, unmark, warmup, micro, initFrom, teacher, teacherOnly, teacherScale, initAdapter, fusion,
         };
         command.SetAction(parse =>
         {
@@ -126,11 +131,13 @@ public static class TextTrainCommand
                 parse.GetValue(candidates) == "mixed" ? CandidateSource.Mixed : CandidateSource.Senses,
                 new NegativeMix(parse.GetValue(negatives), parse.GetValue(mined), parse.GetValue(randomNegatives), parse.GetValue(unmark)),
                 parse.GetValue(minedDepth), parse.GetValue(warmup), parse.GetValue(micro), parse.GetValue(initFrom),
-                parse.GetValue(teacher), parse.GetValue(teacherOnly), parse.GetValue(teacherScale));
+                parse.GetValue(teacher), parse.GetValue(teacherOnly), parse.GetValue(teacherScale), parse.GetValue(fusion), parse.GetValue(initAdapter));
             if (settings.Candidates == CandidateSource.Mixed && !settings.IsCrossEncoder)
                 throw new ArgumentException("--candidates mixed trains cross-encoders (ce-*).");
-            if ((settings.TeacherWeight > 0 || settings.TeacherOnlySteps > 0) && (settings.Objective != TextObjective.CeSoftmax || settings.Candidates != CandidateSource.Mixed))
-                throw new ArgumentException("--teacher-weight and --teacher-only-steps need --objective ce-softmax --candidates mixed.");
+            if (settings.UsesBaseBiEncoder && (settings.Objective != TextObjective.CeSoftmax || settings.Candidates != CandidateSource.Mixed))
+                throw new ArgumentException("--teacher-weight, --teacher-only-steps and --fusion-weight need --objective ce-softmax --candidates mixed.");
+            if (settings.InitFrom is not null && settings.InitAdapter is not null)
+                throw new ArgumentException("--init-from and --init-adapter both set a start; give one.");
             new TextTrainer(settings).Run();
             return 0;
         });
@@ -156,7 +163,7 @@ sealed class TextTrainer(TextTrainSettings settings)
         int[] Tokens(string text) => tokens.TryGetValue(text, out var ids) ? ids : tokens[text] = TextData.Tokenize(tokenizer, text);
 
         CandidateSampler? sampler = null;
-        BiEncoderTeacher? teacher = null;
+        BaseBiEncoder? baseBiEncoder = null;
         if (settings.Candidates == CandidateSource.Mixed)
         {
             var queries = TextData.LoadQueries(settings.DataDirectory, "train");
@@ -169,11 +176,11 @@ sealed class TextTrainer(TextTrainSettings settings)
                     return new TextScorer(baseModel, tokenizer);
                 });
             sampler = new CandidateSampler(queries, items, mined, settings.Mix);
-            if (settings.TeacherWeight > 0 || settings.TeacherOnlySteps > 0)
+            if (settings.UsesBaseBiEncoder)
             {
-                var teacherModel = new TextModel(BertEncoder.FromOnnx(modelPath));
-                teacherModel.eval();
-                teacher = new BiEncoderTeacher(new TextScorer(teacherModel, tokenizer), (float)settings.TeacherScale);
+                var frozen = new TextModel(BertEncoder.FromOnnx(modelPath));
+                frozen.eval();
+                baseBiEncoder = new BaseBiEncoder(new TextScorer(frozen, tokenizer));
             }
         }
 
@@ -188,6 +195,8 @@ sealed class TextTrainer(TextTrainSettings settings)
                 throw new FileNotFoundException($"--init-from {initRun}: the run has no final model (train it first).", initModel);
             model.load(initModel); // a resumed checkpoint below replaces these weights
         }
+        if (settings.InitAdapter is { } adapterFile)
+            model.LoadDense(TextAdapter.Load(adapterFile));
         model.train();
 
         Directory.CreateDirectory(settings.RunDirectory);
@@ -263,7 +272,7 @@ sealed class TextTrainer(TextTrainSettings settings)
                 using var scope = NewDisposeScope();
                 var (loss, pairCount) = sampler is null
                     ? Loss(model, Enumerable.Range(0, settings.Queries).Select(_ => groups[random.Next(groups.Count)]).ToList(), random, Tokens, cosineLoss, rawLoss, softmaxLoss)
-                    : ListLoss(model, sampler.Draw(settings.Queries, random), Tokens, rawLoss, teacher, step < settings.TeacherOnlySteps ? 1 : settings.TeacherWeight);
+                    : ListLoss(model, sampler.Draw(settings.Queries, random), Tokens, rawLoss, baseBiEncoder, step < settings.TeacherOnlySteps ? 1 : settings.TeacherWeight);
                 if (adam is not null && settings.WarmupSteps > 0)
                 {
                     foreach (var group in adam.ParamGroups)
@@ -313,7 +322,7 @@ sealed class TextTrainer(TextTrainSettings settings)
         var info = new TextRunInfo(
             settings.Name, settings.Objective.ToString(), settings.Adaptation.ToString(), settings.IsCrossEncoder ? "cross-encoder" : "bi-encoder",
             step, wall, pairs / Math.Max(wall, 1e-9), tail, settings.LearningRate, settings.Rank, settings.Alpha, settings.Seed, settings.Queries,
-            settings.Negatives, finalModel, adapterPath, skipped);
+            settings.Negatives, finalModel, adapterPath, skipped, settings.FusionWeight);
         File.WriteAllText(Path.Combine(settings.RunDirectory, "run.json"), JsonSerializer.Serialize(info, new JsonSerializerOptions { WriteIndented = true }));
         AnsiConsole.MarkupLine($"{settings.Name}: {step}/{settings.Steps} steps, loss(last 50) {tail:0.0000}, {wall / 60:F1} min, {pairs / wall:F1} pairs/s, {skipped} skipped");
     }
@@ -329,10 +338,11 @@ sealed class TextTrainer(TextTrainSettings settings)
     /// </summary>
     /// <remarks>
     /// ce-softmax with a teacher: the target of each list is (1 − α)·onehot(gold) + α·p_t, p_t the bi-encoder's softmax
-    /// ranking (<see cref="BiEncoderTeacher"/>), and the loss is the cross-entropy −Σᵢ targetᵢ · log softmax(s)ᵢ; α = 0 is
-    /// the plain softmax loss.
+    /// ranking (<see cref="BaseBiEncoder"/>), and the loss is the cross-entropy −Σᵢ targetᵢ · log softmax(s)ᵢ; α = 0 is
+    /// the plain softmax loss. With a fusion weight w the scores are the residual sᵢ = f(q, dᵢ) + w · cos(q, dᵢ), so the
+    /// cross-encoder learns what the frozen bi-encoder's cosine gets wrong (the score the service would then serve).
     /// </remarks>
-    (Tensor Loss, int Pairs) ListLoss(TextModel model, List<CandidateList> lists, Func<string, int[]> tokens, CoSentLoss rawLoss, BiEncoderTeacher? teacher, double alpha)
+    (Tensor Loss, int Pairs) ListLoss(TextModel model, List<CandidateList> lists, Func<string, int[]> tokens, CoSentLoss rawLoss, BaseBiEncoder? baseBiEncoder, double alpha)
     {
         var encoded = lists.SelectMany(l => l.Items.Select(item => TextPair.Encode(tokens(l.Query), tokens(item), 2 * settings.MaxTokens))).ToList();
         var order = Enumerable.Range(0, encoded.Count).OrderBy(i => encoded[i].Ids.Length).ToArray();
@@ -347,12 +357,14 @@ sealed class TextTrainer(TextTrainSettings settings)
         for (var k = 0; k < order.Length; k++)
             inverse[order[k]] = k;
         var scores = cat(chunks, 0).index_select(0, tensor(inverse)); // [P] in list order
+        if (settings.FusionWeight != 0)
+            scores = scores + tensor(baseBiEncoder!.Cosines(lists)) * (float)settings.FusionWeight; // [P]
         var labels = tensor(lists.SelectMany(l => l.Items.Select((_, i) => i == CandidateList.Gold ? 1f : 0f)).ToArray());
         switch (settings.Objective)
         {
             case TextObjective.CeSoftmax:
             {
-                var soft = teacher is null || alpha == 0 ? null : teacher.Targets(lists);
+                var soft = baseBiEncoder is null || alpha == 0 ? null : baseBiEncoder.SoftTargets(lists, (float)settings.TeacherScale);
                 var targets = soft is null ? labels : labels * (float)(1 - alpha) + tensor(soft) * (float)alpha; // [P]
                 var losses = new List<Tensor>();
                 var offset = 0L;
