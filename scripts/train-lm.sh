@@ -4,7 +4,7 @@
 # Usage: scripts/train-lm.sh NAME [lm train options...]      (log: data/lm/logs/NAME.log)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-echo 19 > /proc/self/autogroup 2>/dev/null || true   # setsid'd jobs get their own autogroup; plain nice would not yield
+[[ "${LM_PRIORITY:-low}" == low ]] && { echo 19 > /proc/self/autogroup 2>/dev/null || true; }   # setsid'd jobs get their own autogroup; plain nice would not yield
 name="$1"; shift
 if [[ ! -f data/lm/cli/service-cli.dll ]]; then
   dotnet build src/Service.Cli -c Release

@@ -98,9 +98,9 @@ public static class TextEvalCommand
         var tokenizer = TextTokenizer.FromVocabulary(vocabPath, 128);
         var info = runName == "base"
             ? new TextRunInfo("base", "none", "none", "bi-encoder", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "", null, 0)
-            : RunInfo(runName, settings.ModelFile);
+            : RunInfo(runName, settings.ModelFile, settings.Adapter);
         using var model = new TextModel(BertEncoder.FromOnnx(modelPath));
-        if (runName != "base")
+        if (runName != "base" && info.ModelPath.Length > 0)
         {
             var adaptation = Enum.Parse<Adaptation>(info.Adaptation);
             model.Prepare(adaptation, new LoraOptions { Rank = info.Rank, Alpha = info.Alpha, Seed = info.Seed });
@@ -226,12 +226,23 @@ public static class TextEvalCommand
             adapter.MergedInitializers(OnnxBertWeights.Map(OnnxGraph.Read(modelPath))), adapter.HeadWeight!, adapter.HeadBias);
     }
 
-    /// <summary>run.json of a finished run; for a run still training, what its checkpoint's state.json says (<c>--model-file</c>).</summary>
-    static TextRunInfo RunInfo(string runName, string? modelFile)
+    /// <summary>
+    /// run.json of a finished run; for a run still training, what its checkpoint's state.json says (<c>--model-file</c>);
+    /// for an exported adapter whose run is not on this machine, what its metadata says (ONNX Runtime scores it alone).
+    /// </summary>
+    static TextRunInfo RunInfo(string runName, string? modelFile, string? adapterPath)
     {
         var path = Path.Combine(RunsDirectory(), runName, "run.json");
         if (File.Exists(path))
             return JsonSerializer.Deserialize<TextRunInfo>(File.ReadAllText(path))!;
+        if (modelFile is null && adapterPath is not null)
+        {
+            var meta = TextAdapter.Load(adapterPath).Info.Extra;
+            string Meta(string key) => meta.TryGetValue(key, out var value) ? value : "0";
+            return new TextRunInfo(runName, Meta("objective"), Meta("adaptation"), TextAdapter.CrossEncoder, long.Parse(Meta("steps"), CultureInfo.InvariantCulture),
+                double.Parse(Meta("wall_seconds"), CultureInfo.InvariantCulture), 0, 0, double.Parse(Meta("learning_rate"), CultureInfo.InvariantCulture), 0, 0,
+                long.Parse(Meta("seed"), CultureInfo.InvariantCulture), int.Parse(Meta("queries_per_step"), CultureInfo.InvariantCulture), 0, "", adapterPath, 0);
+        }
         var statePath = modelFile is null ? null : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelFile))!, "state.json");
         if (statePath is null || !File.Exists(statePath))
             throw new FileNotFoundException($"{path} not found: the run has not finished; pass --model-file <checkpoint>/model.pt to evaluate a checkpoint.");
