@@ -4,6 +4,7 @@ using Service.Api.Features.Diffusion;
 using Service.Api.Features.Embeddings;
 using Service.Api.Features.Health;
 using Service.Api.Features.Indexes;
+using Service.Api.Features.Lm;
 using Service.Api.Features.Models;
 using Service.Api.Features.Rerank;
 using Service.Api.Features.Search;
@@ -25,6 +26,7 @@ public static class ServiceApp
         builder.AddServiceOpenApi();
         builder.AddModels();
         builder.AddDiffusion();
+        builder.AddLm();
         builder.AddIndexes();
         builder.AddSearch();
 
@@ -47,6 +49,7 @@ public static class ServiceApp
         app.MapSearchEndpoints();
         app.MapIndexesEndpoints();
         app.MapDiagnosticsEndpoints();
+        app.MapLmEndpoints();
         return app;
     }
 }

@@ -36,7 +36,9 @@ public static class OpenApiExtensions
                 Version = "v1",
                 Description = "Three capabilities: **sentence embeddings, similarity and cross-encoder reranking** (all-MiniLM-L6-v2 on ONNX Runtime); " +
                     "**cross-encoder search accelerated by CUR** (ANNCUR and ADACUR over anchor indexes); and **diffusion sampling** with the optimal " +
-                    "reverse variances of Analytic-DPM and NPR-/SN-DPM. Every request below has a ready-to-send example. The playground is at [/](/). " +
+                    "reverse variances of Analytic-DPM and NPR-/SN-DPM. Beside them, **diagnostics** measure sparsity, and when a trained causal LM " +
+                    "is configured it classifies in context past its window with NBCE and reports its attention rank. Every request below has a ready-to-send example. " +
+                    "The playground is at [/](/). " +
                     "Errors are RFC 9457 problem details.",
             });
             options.IncludeXmlComments(typeof(OpenApiExtensions).Assembly);

@@ -16,7 +16,7 @@ namespace Service.Cli.Lm;
 /// <param name="Loss">labels: every label position (causal only: a bidirectional prefix would see its labels); query: the query's label alone.</param>
 public sealed record LmTrainSettings(
     string Name, int Steps, int Batch, double LearningRate, int Warmup, long Seed, int Clusters, int PerCluster,
-    string Mask, string Loss, int CheckpointEvery, bool Resume, double MaxMinutes, int Threads, CausalLmConfig Config, string RunDirectory);
+    string Mask, string Loss, int CheckpointEvery, bool Resume, double MaxMinutes, int Threads, CausalLmConfig Config, string RunDirectory, int Burst = 0);
 
 /// <summary>
 /// <c>lm train</c>: trains the small decoder-only transformer (<see cref="CausalLm"/>) on in-context classification
@@ -39,6 +39,8 @@ public static class LmTrainCommand
         var layers = new Option<int>("--layers") { DefaultValueFactory = _ => 4 };
         var heads = new Option<int>("--heads") { DefaultValueFactory = _ => 4 };
         var width = new Option<int>("--width") { DefaultValueFactory = _ => 192 };
+        var rotary = new Option<bool>("--rotary") { Description = "Rotary positions instead of learned position embeddings." };
+        var burst = new Option<int>("--burst") { Description = "Clusters each training sequence draws its inputs from (0: all), so inputs recur within a sequence." };
         var mask = new Option<string>("--mask") { Description = "causal | prefix", DefaultValueFactory = _ => "causal" };
         mask.AcceptOnlyFromAmong("causal", "prefix");
         var loss = new Option<string>("--loss") { Description = "labels | query", DefaultValueFactory = _ => "labels" };
@@ -49,7 +51,7 @@ public static class LmTrainCommand
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
         var command = new Command("train", "Train the small causal LM on in-context classification (issue 18).")
         {
-            name, steps, batch, lr, warmup, seed, clusters, perCluster, window, layers, heads, width, mask, loss, checkpointEvery, resume, maxMinutes, threads,
+            name, steps, batch, lr, warmup, seed, clusters, perCluster, window, layers, heads, width, rotary, burst, mask, loss, checkpointEvery, resume, maxMinutes, threads,
         };
         command.SetAction(parse =>
         {
@@ -58,8 +60,9 @@ public static class LmTrainCommand
                 parse.GetValue(name)!, parse.GetValue(steps), parse.GetValue(batch), parse.GetValue(lr), parse.GetValue(warmup), parse.GetValue(seed),
                 parse.GetValue(clusters), parse.GetValue(perCluster), parse.GetValue(mask)!, parse.GetValue(loss)!, parse.GetValue(checkpointEvery),
                 parse.GetValue(resume), parse.GetValue(maxMinutes), parse.GetValue(threads),
-                new CausalLmConfig(task.Vocabulary, parse.GetValue(window), parse.GetValue(layers), parse.GetValue(heads), parse.GetValue(width)),
-                Path.Combine(DataCommands.FindRepositoryRoot(Directory.GetCurrentDirectory()) ?? ".", "data", "lm", "runs", parse.GetValue(name)!));
+                new CausalLmConfig(task.Vocabulary, parse.GetValue(window), parse.GetValue(layers), parse.GetValue(heads), parse.GetValue(width), Rotary: parse.GetValue(rotary)),
+                Path.Combine(DataCommands.FindRepositoryRoot(Directory.GetCurrentDirectory()) ?? ".", "data", "lm", "runs", parse.GetValue(name)!),
+                parse.GetValue(burst));
             if (settings.Mask == "prefix" && settings.Loss == "labels")
                 throw new ArgumentException("--mask prefix needs --loss query: a bidirectional prefix sees the labels inside it.");
             Train(settings, task);
@@ -114,7 +117,7 @@ public static class LmTrainCommand
                 break;
             var random = new Random(unchecked((int)(settings.Seed * 1_000_003 + step)));
             var demonstrations = random.Next(maxDemonstrations + 1);
-            var sequences = Enumerable.Range(0, settings.Batch).Select(_ => task.Sample(random, demonstrations)).ToArray();
+            var sequences = Enumerable.Range(0, settings.Batch).Select(_ => task.Sample(random, demonstrations, settings.Burst)).ToArray();
             foreach (var group in adam.ParamGroups)
                 group.LearningRate = LearningRate(settings, step);
             using (var scope = NewDisposeScope())

@@ -6,18 +6,20 @@ using static TorchSharp.torch.nn;
 namespace Service.Models.Lm;
 
 /// <summary>A small GPT's shape: vocabulary V, window W, L pre-norm blocks of H heads over width D.</summary>
-public sealed record CausalLmConfig(int Vocabulary, int Window = 128, int Layers = 4, int Heads = 4, int Width = 192, double Dropout = 0)
+/// <param name="Rotary">Rotary positions (RoFormer, Su et al. 2021) on the queries and keys instead of learned absolute position embeddings.</param>
+public sealed record CausalLmConfig(int Vocabulary, int Window = 128, int Layers = 4, int Heads = 4, int Width = 192, double Dropout = 0, bool Rotary = false)
 {
     public void Validate()
     {
-        if (Vocabulary < 2 || Window < 2 || Layers < 1 || Heads < 1 || Width % Heads != 0)
-            throw new ArgumentException($"Invalid language-model shape {this}: the width must split evenly over the heads.");
+        if (Vocabulary < 2 || Window < 2 || Layers < 1 || Heads < 1 || Width % Heads != 0 || (Rotary && Width / Heads % 2 != 0))
+            throw new ArgumentException($"Invalid language-model shape {this}: the width must split evenly over the heads (into an even head width for rotary positions).");
     }
 }
 
 /// <summary>
-/// A decoder-only transformer as nanoGPT builds one (Radford et al. 2019): token and learned position embeddings, L
-/// pre-norm blocks x + Attn(LN x), x + MLP(LN x), a final LayerNorm and a head tied to the token embedding. The
+/// A decoder-only transformer as nanoGPT builds one (Radford et al. 2019): token and learned position embeddings (or
+/// rotary positions in the attention), L pre-norm blocks x + Attn(LN x), x + MLP(LN x), a final LayerNorm and a head
+/// tied to the token embedding. The
 /// attention mask is an argument, so the same weights run causally (GPT), with a bidirectional prefix (UniLM) or fully
 /// bidirectionally (<see cref="AttentionMasks"/>).
 /// </summary>
@@ -32,7 +34,7 @@ public sealed record CausalLmConfig(int Vocabulary, int Window = 128, int Layers
 public sealed class CausalLm : Module<Tensor, Tensor, Tensor>
 {
     readonly Embedding token;
-    readonly Embedding position;
+    readonly Embedding? position;
     readonly ModuleList<LmBlock> blocks;
     readonly LayerNorm final;
 
@@ -41,13 +43,14 @@ public sealed class CausalLm : Module<Tensor, Tensor, Tensor>
         config.Validate();
         Config = config;
         token = Embedding(config.Vocabulary, config.Width);
-        position = Embedding(config.Window, config.Width);
+        position = config.Rotary ? null : Embedding(config.Window, config.Width);
         blocks = new ModuleList<LmBlock>([.. Enumerable.Range(0, config.Layers).Select(i => new LmBlock($"block{i}", config))]);
         final = LayerNorm(config.Width);
         using (no_grad())
         {
             init.normal_(token.weight!, 0, 0.02);
-            init.normal_(position.weight!, 0, 0.02);
+            if (position is not null)
+                init.normal_(position.weight!, 0, 0.02);
         }
         RegisterComponents();
     }
@@ -64,9 +67,12 @@ public sealed class CausalLm : Module<Tensor, Tensor, Tensor>
         var length = ids.shape[1];
         if (length > Config.Window)
             throw new ArgumentException($"{length} tokens exceed the window of {Config.Window}.", nameof(ids));
-        var x = token.forward(ids) + position.forward(arange(length, device: ids.device)); // [B, T, D]
+        var x = token.forward(ids); // [B, T, D]
+        var rotary = Config.Rotary ? RotaryPositions.Angles(length, Config.Width / Config.Heads, ids.device) : default((Tensor, Tensor)?);
+        if (position is not null)
+            x = x + position.forward(arange(length, device: ids.device));
         foreach (var block in blocks)
-            x = block.Run(x, mask, attention);
+            x = block.Run(x, mask, attention, rotary);
         var logits = functional.linear(final.forward(x), token.weight!); // [B, T, V], head tied to the embedding
         attention?.ForEach(a => a.MoveToOuterDisposeScope());
         return logits.MoveToOuterDisposeScope();
@@ -98,12 +104,13 @@ public sealed class LmBlock : Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x, Tensor mask) => Run(x, mask, null);
+    public override Tensor forward(Tensor x, Tensor mask) => Run(x, mask, null, null);
 
     /// <param name="x">[B, T, D]</param>
     /// <param name="mask">[T, T] additive.</param>
     /// <param name="attention">Receives this block's attention probabilities [B, H, T, T] when not null.</param>
-    public Tensor Run(Tensor x, Tensor mask, List<Tensor>? attention)
+    /// <param name="rotary">cos and sin [T, D/H] of <see cref="RotaryPositions.Angles"/>, for rotary models.</param>
+    public Tensor Run(Tensor x, Tensor mask, List<Tensor>? attention, (Tensor Cos, Tensor Sin)? rotary)
     {
         using var scope = NewDisposeScope();
         var (batch, length, width) = (x.shape[0], x.shape[1], x.shape[2]);
@@ -111,6 +118,8 @@ public sealed class LmBlock : Module<Tensor, Tensor, Tensor>
         var parts = qkv.forward(norm1.forward(x)).split(width, 2); // 3 × [B, T, D]
         Tensor Heads(Tensor t) => t.view(batch, length, heads, headWidth).transpose(1, 2); // [B, H, T, D/H]
         var (q, k, v) = (Heads(parts[0]), Heads(parts[1]), Heads(parts[2]));
+        if (rotary is var (cos, sin))
+            (q, k) = (RotaryPositions.Rotate(q, cos, sin), RotaryPositions.Rotate(k, cos, sin));
         var scores = q.matmul(k.transpose(-2, -1)) / Math.Sqrt(headWidth) + mask; // [B, H, T, T]
         var probabilities = functional.softmax(scores, -1);
         if (attention is not null)
@@ -140,4 +149,36 @@ public static class AttentionMasks
 
     /// <summary>Every position sees every other (BERT).</summary>
     public static Tensor Bidirectional(long length, Device? device = null) => zeros(length, length, device: device);
+}
+
+/// <summary>
+/// Rotary position embedding (RoFormer, Su et al. 2021, eq. 34), in the rotate-half layout: the query and key of a head
+/// at position p are rotated pair-wise by angles p·θ_i, so q_p·k_r depends on p − r alone, and a head that looks a
+/// fixed number of tokens back (what copying from a demonstration needs) is easy to learn.
+/// </summary>
+/// <remarks>
+/// <code>
+/// θ_i = 10000^(−2i/d), i = 0..d/2−1        d: the head width
+/// cos, sin    // [T, d]: cos(p·θ), sin(p·θ), the d/2 angles repeated twice
+/// x           // [B, H, T, d] = [x₁ | x₂] in halves;  rotate(x) = x · cos + [−x₂ | x₁] · sin
+/// </code>
+/// </remarks>
+public static class RotaryPositions
+{
+    public static (Tensor Cos, Tensor Sin) Angles(long length, int headWidth, Device? device = null)
+    {
+        using var scope = NewDisposeScope();
+        var theta = pow(10000.0, arange(0, headWidth, 2, ScalarType.Float32, device) / -headWidth); // [d/2]
+        var angles = arange(length, ScalarType.Float32, device).unsqueeze(1) * theta.unsqueeze(0); // [T, d/2]
+        var both = cat([angles, angles], 1); // [T, d]
+        return (both.cos().MoveToOuterDisposeScope(), both.sin().MoveToOuterDisposeScope());
+    }
+
+    public static Tensor Rotate(Tensor x, Tensor cos, Tensor sin)
+    {
+        using var scope = NewDisposeScope();
+        var half = x.shape[^1] / 2;
+        var rotated = cat([x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)], -1); // [−x₂ | x₁]
+        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+    }
 }

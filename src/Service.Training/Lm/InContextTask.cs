@@ -14,9 +14,13 @@ public sealed record InContextSequence(int[] Tokens, int Target, int[] LabelPosi
 /// </summary>
 /// <remarks>
 /// <code>
-/// π                 // [C] this sequence's labels: a random permutation of the C labels
+/// π                 // [C] this sequence's labels: each cluster's label drawn uniformly from the C labels, with replacement
 /// sequence          // BOS, (x_i → π(x_i mod C) ;) for i = 1..k, x_q →      and the target is π(x_q mod C)
 /// </code>
+/// Why with replacement: under a permutation every label is equally frequent in every context, so a model that copies
+/// labels it has seen gains nothing until it also matches the input, and training sat at exactly ln C for thousands of
+/// steps (docs/results/seed-lm.md). Labels drawn independently make the labels in context informative on their own,
+/// which gives the copying heads a gradient to form before the matching does.
 /// </remarks>
 public sealed class InContextTask(int clusters = 32, int perCluster = 2)
 {
@@ -29,13 +33,15 @@ public sealed class InContextTask(int clusters = 32, int perCluster = 2)
 
     public static int DemonstrationsPerWindow(int window) => InContextVocabulary.DemonstrationsPerWindow(window);
 
-    public int LabelOf(int input, int[] permutation) => Layout.LabelToken(permutation[input % Clusters]);
+    public int LabelOf(int input, int[] assignment) => Layout.LabelToken(assignment[input % Clusters]);
 
     /// <summary>One sequence of <paramref name="demonstrations"/> demonstrations and a query, with a fresh label assignment.</summary>
-    public InContextSequence Sample(Random random, int demonstrations)
+    /// <param name="burst">Clusters one sequence draws its inputs from (0: all C). Training with few makes inputs recur
+    /// within a sequence, which is what lets copying from a demonstration pay off early (Chan et al. 2022, "bursty" data).</param>
+    public InContextSequence Sample(Random random, int demonstrations, int burst = 0)
     {
-        var (demos, query, permutation) = Draw(random, demonstrations);
-        return Build(demos, query, permutation);
+        var (demos, query, assignment) = Draw(random, demonstrations, burst);
+        return Build(demos, query, assignment);
     }
 
     /// <summary>
@@ -44,25 +50,27 @@ public sealed class InContextTask(int clusters = 32, int perCluster = 2)
     /// </summary>
     public (InContextSequence[] Chunks, InContextSequence Prior) SampleChunked(Random random, int demonstrations, int window)
     {
-        var (demos, query, permutation) = Draw(random, demonstrations);
+        var (demos, query, assignment) = Draw(random, demonstrations, 0);
         var size = DemonstrationsPerWindow(window);
-        var chunks = demos.Chunk(size).Select(chunk => Build(chunk, query, permutation)).DefaultIfEmpty(Build([], query, permutation)).ToArray();
-        return (chunks, Build([], query, permutation));
+        var chunks = demos.Chunk(size).Select(chunk => Build(chunk, query, assignment)).DefaultIfEmpty(Build([], query, assignment)).ToArray();
+        return (chunks, Build([], query, assignment));
     }
 
-    (int[] Demos, int Query, int[] Permutation) Draw(Random random, int demonstrations)
+    (int[] Demos, int Query, int[] Assignment) Draw(Random random, int demonstrations, int burst)
     {
-        var permutation = Enumerable.Range(0, Clusters).ToArray();
-        random.Shuffle(permutation);
-        var demos = Enumerable.Range(0, demonstrations).Select(_ => random.Next(Inputs)).ToArray();
-        return (demos, random.Next(Inputs), permutation);
+        var assignment = Enumerable.Range(0, Clusters).Select(_ => random.Next(Clusters)).ToArray();
+        if (burst <= 0 || burst >= Clusters)
+            return ([.. Enumerable.Range(0, demonstrations).Select(_ => random.Next(Inputs))], random.Next(Inputs), assignment);
+        var clusters = Enumerable.Range(0, Clusters).OrderBy(_ => random.Next()).Take(burst).ToArray();
+        int Input() => clusters[random.Next(burst)] + Clusters * random.Next(Inputs / Clusters); // input x is in cluster x mod C
+        return ([.. Enumerable.Range(0, demonstrations).Select(_ => Input())], Input(), assignment);
     }
 
-    InContextSequence Build(IReadOnlyList<int> demos, int query, int[] permutation)
+    InContextSequence Build(IReadOnlyList<int> demos, int query, int[] assignment)
     {
-        var tokens = Layout.Sequence(demos.Select(x => (x, permutation[x % Clusters])), query);
+        var tokens = Layout.Sequence(demos.Select(x => (x, assignment[x % Clusters])), query);
         int[] positions = [.. Enumerable.Range(0, demos.Count + 1).Select(i => i < demos.Count ? 2 + InContextVocabulary.DemonstrationTokens * i : tokens.Length - 1)];
-        int[] labels = [.. demos.Append(query).Select(x => LabelOf(x, permutation))];
-        return new InContextSequence(tokens, LabelOf(query, permutation), positions, labels);
+        int[] labels = [.. demos.Append(query).Select(x => LabelOf(x, assignment))];
+        return new InContextSequence(tokens, LabelOf(query, assignment), positions, labels);
     }
 }

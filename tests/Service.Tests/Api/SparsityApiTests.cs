@@ -59,7 +59,7 @@ public sealed class SparsityApiTests(SparsityApiTests.Factory factory) : IClassF
     [InlineData("""{"vectors": []}""", "vectors")]
     [InlineData("""{"vectors": [[1, 2], []]}""", "vectors[1]")]
     [InlineData("""{"vectors": [[1, 2]], "epsilon": -1}""", "epsilon")]
-    [InlineData("""{"inputs": ["text"], "target": "attention"}""", "target")]
+    [InlineData("""{"inputs": ["text"], "target": "logits"}""", "target")]
     public async Task Bad_requests_are_422_naming_the_field(string body, string field)
     {
         var client = await factory.CreateLoadedClientAsync();
@@ -68,5 +68,18 @@ public sealed class SparsityApiTests(SparsityApiTests.Factory factory) : IClassF
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         Assert.Equal(field, (await Json(response)).GetProperty("field").GetString());
+    }
+
+    [Fact]
+    public async Task Attention_sparsity_without_a_causal_lm_names_the_missing_model()
+    {
+        var client = await factory.CreateLoadedClientAsync();
+
+        var response = await client.PostAsJsonAsync("/v1/diagnostics/sparsity", new { inputs = new[] { "<s> x1 →" }, target = "attention" });
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var problem = await Json(response);
+        Assert.Equal("icl-causal", problem.GetProperty("model").GetString());
+        Assert.Empty(problem.GetProperty("available").EnumerateArray());
     }
 }

@@ -60,4 +60,22 @@ public sealed class CausalLmTests
         Assert.Equal(1, a.sum(1).mean().item<float>(), 5);
         Assert.Equal(0, AttentionMasks.Causal(4).exp().triu(1).abs().sum().item<float>());
     }
+
+    [Fact]
+    public void Rotary_scores_depend_on_the_offset_between_positions_alone()
+    {
+        TorchRuntime.EnsureInitialized();
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        var (cos, sin) = RotaryPositions.Angles(12, 8);
+        var q = randn(1, 1, 1, 8).expand(1, 1, 12, 8); // the same query and key at every position
+        var k = randn(1, 1, 1, 8).expand(1, 1, 12, 8);
+        var scores = RotaryPositions.Rotate(q, cos, sin).matmul(RotaryPositions.Rotate(k, cos, sin).transpose(-2, -1))[0, 0]; // [12, 12]
+
+        Assert.Equal((q[0, 0, 0] * k[0, 0, 0]).sum().item<float>(), scores[5, 5].item<float>(), 4); // offset 0: no rotation
+        Assert.Equal(scores[3, 1].item<float>(), scores[9, 7].item<float>(), 4); // offset 2 at two places
+        Assert.Equal(scores[2, 6].item<float>(), scores[7, 11].item<float>(), 4);
+        Assert.NotEqual(scores[3, 1].item<float>(), scores[3, 2].item<float>(), 3);
+    }
 }
+

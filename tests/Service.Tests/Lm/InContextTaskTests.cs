@@ -55,4 +55,18 @@ public sealed class InContextTaskTests
         Assert.All(chunks, c => Assert.Equal(prior.Target, c.Target));
         Assert.Equal(3, prior.Tokens.Length);
     }
+
+    [Fact]
+    public void A_bursty_sequence_draws_its_inputs_and_query_from_that_many_clusters()
+    {
+        var task = new InContextTask(clusters: 16, perCluster: 2);
+        var random = new Random(5);
+        for (var trial = 0; trial < 100; trial++)
+        {
+            var sequence = task.Sample(random, 30, burst: 3);
+            var inputs = Enumerable.Range(0, 30).Select(i => sequence.Tokens[1 + 4 * i]).Append(sequence.Tokens[^2]).ToArray();
+            Assert.All(inputs, x => Assert.InRange(x, 0, task.Inputs - 1));
+            Assert.InRange(inputs.Select(x => x % task.Clusters).Distinct().Count(), 1, 3);
+        }
+    }
 }

@@ -9,16 +9,22 @@ public static class InputValidation
 {
     public static string[] Texts(IReadOnlyList<string?>? texts, string field, LimitsOptions limits)
     {
-        if (texts is null || texts.Count == 0)
-            throw Invalid($"'{field}' is empty. Send at least one non-empty string.", field);
-        if (texts.Count > limits.MaxInputsPerRequest)
-        {
-            throw Invalid($"'{field}' has {texts.Count} items; at most {limits.MaxInputsPerRequest} are allowed per request. Split the request.",
-                field, ("max_inputs", limits.MaxInputsPerRequest));
-        }
-        for (var i = 0; i < texts.Count; i++)
+        Count(texts?.Count ?? 0, field, limits, "non-empty string");
+        for (var i = 0; i < texts!.Count; i++)
             Text(texts[i], $"{field}[{i}]", limits);
         return texts.ToArray()!;
+    }
+
+    /// <summary>Refuses an empty list or one over Limits:MaxInputsPerRequest; <paramref name="what"/> names one element.</summary>
+    public static void Count(int count, string field, LimitsOptions limits, string what)
+    {
+        if (count == 0)
+            throw Invalid($"'{field}' is empty. Send at least one {what}.", field);
+        if (count > limits.MaxInputsPerRequest)
+        {
+            throw Invalid($"'{field}' has {count} items; at most {limits.MaxInputsPerRequest} are allowed per request. Split the request.",
+                field, ("max_inputs", limits.MaxInputsPerRequest));
+        }
     }
 
     public static string Text(string? text, string field, LimitsOptions limits)
