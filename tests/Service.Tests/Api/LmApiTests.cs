@@ -55,25 +55,6 @@ public sealed class LmApiTests(LmApiTests.Factory factory) : IClassFixture<LmApi
         Assert.False(truncated.TryGetProperty("chosen_chunk", out _));
     }
 
-    [Theory]
-    [InlineData("""{"query": "x99"}""", "query")]
-    [InlineData("""{"query": "y1"}""", "query")]
-    [InlineData("""{"demonstrations": [{"input": "x1", "label": "z"}], "query": "x1"}""", "demonstrations[0].label")]
-    [InlineData("""{"demonstrations": [{"label": "y1"}], "query": "x1"}""", "demonstrations[0].input")]
-    [InlineData("""{"query": "x1", "method": "vote"}""", "method")]
-    [InlineData("""{"query": "x1", "pooling": "max"}""", "pooling")]
-    [InlineData("""{"query": "x1", "beta": -1}""", "beta")]
-    [InlineData("""{"query": "x1", "model": "all-MiniLM-L6-v2"}""", "model")]
-    public async Task Bad_input_is_a_422_that_names_the_field(string body, string field)
-    {
-        var client = await factory.CreateLoadedClientAsync();
-
-        var response = await client.PostAsync("/v1/lm/classify", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
-
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        Assert.Equal(field, (await Json(response)).GetProperty("field").GetString());
-    }
-
     [Fact]
     public async Task Causal_attention_has_full_rank_in_every_head_and_returns_its_matrices_on_request()
     {
@@ -94,14 +75,22 @@ public sealed class LmApiTests(LmApiTests.Factory factory) : IClassFixture<LmApi
     }
 
     [Theory]
-    [InlineData("""{"text": "x3 -> y1"}""", "text")]
-    [InlineData("""{"text": ""}""", "text")]
-    [InlineData("""{"text": "x1", "mask": "prefix"}""", "mask")]
-    public async Task Bad_attention_input_is_a_422_that_names_the_field(string body, string field)
+    [InlineData("/v1/lm/classify", """{"query": "x99"}""", "query")]
+    [InlineData("/v1/lm/classify", """{"query": "y1"}""", "query")]
+    [InlineData("/v1/lm/classify", """{"demonstrations": [{"input": "x1", "label": "z"}], "query": "x1"}""", "demonstrations[0].label")]
+    [InlineData("/v1/lm/classify", """{"demonstrations": [{"label": "y1"}], "query": "x1"}""", "demonstrations[0].input")]
+    [InlineData("/v1/lm/classify", """{"query": "x1", "method": "vote"}""", "method")]
+    [InlineData("/v1/lm/classify", """{"query": "x1", "pooling": "max"}""", "pooling")]
+    [InlineData("/v1/lm/classify", """{"query": "x1", "beta": -1}""", "beta")]
+    [InlineData("/v1/lm/classify", """{"query": "x1", "model": "all-MiniLM-L6-v2"}""", "model")]
+    [InlineData("/v1/diagnostics/attention", """{"text": "x3 -> y1"}""", "text")]
+    [InlineData("/v1/diagnostics/attention", """{"text": ""}""", "text")]
+    [InlineData("/v1/diagnostics/attention", """{"text": "x1", "mask": "prefix"}""", "mask")]
+    public async Task Bad_input_is_a_422_that_names_the_field(string route, string body, string field)
     {
         var client = await factory.CreateLoadedClientAsync();
 
-        var response = await client.PostAsync("/v1/diagnostics/attention", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        var response = await client.PostAsync(route, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         Assert.Equal(field, (await Json(response)).GetProperty("field").GetString());
