@@ -34,6 +34,7 @@ public static class CliProgram
         lm.Subcommands.Add(Lm.LmTrainCommand.Create());
         lm.Subcommands.Add(Lm.LmEvalCommand.Create());
         lm.Subcommands.Add(Lm.LmExportCommand.Create());
+        lm.Subcommands.Add(Lm.LmCompareCommand.Create());
         root.Subcommands.Add(lm);
         var diagnostics = new Command("diagnostics", "Measure properties of the served models (sparsity, attention rank).");
         diagnostics.Subcommands.Add(Diagnostics.SparsityCommand.Create());

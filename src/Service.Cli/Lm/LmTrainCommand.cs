@@ -16,7 +16,7 @@ namespace Service.Cli.Lm;
 /// <param name="Loss">labels: every label position (causal only: a bidirectional prefix would see its labels); query: the query's label alone.</param>
 public sealed record LmTrainSettings(
     string Name, int Steps, int Batch, double LearningRate, int Warmup, long Seed, int Clusters, int PerCluster,
-    string Mask, string Loss, int CheckpointEvery, bool Resume, double MaxMinutes, int Threads, CausalLmConfig Config, string RunDirectory, int Burst = 0);
+    string Mask, string Loss, int CheckpointEvery, bool Resume, double MaxMinutes, int Threads, CausalLmConfig Config, string RunDirectory, int Burst = 0, int EvalEvery = 500);
 
 /// <summary>
 /// <c>lm train</c>: trains the small decoder-only transformer (<see cref="CausalLm"/>) on in-context classification
@@ -49,9 +49,10 @@ public static class LmTrainCommand
         var resume = new Option<bool>("--resume");
         var maxMinutes = new Option<double>("--max-minutes") { Description = "Stop (with a checkpoint) after this many minutes; 0 = no limit." };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
+        var evalEvery = new Option<int>("--eval-every") { Description = "Steps between held-out measurements (curve.csv).", DefaultValueFactory = _ => 500 };
         var command = new Command("train", "Train the small causal LM on in-context classification (issue 18).")
         {
-            name, steps, batch, lr, warmup, seed, clusters, perCluster, window, layers, heads, width, rotary, burst, mask, loss, checkpointEvery, resume, maxMinutes, threads,
+            name, steps, batch, lr, warmup, seed, clusters, perCluster, window, layers, heads, width, rotary, burst, mask, loss, checkpointEvery, resume, maxMinutes, threads, evalEvery,
         };
         command.SetAction(parse =>
         {
@@ -62,7 +63,7 @@ public static class LmTrainCommand
                 parse.GetValue(resume), parse.GetValue(maxMinutes), parse.GetValue(threads),
                 new CausalLmConfig(task.Vocabulary, parse.GetValue(window), parse.GetValue(layers), parse.GetValue(heads), parse.GetValue(width), Rotary: parse.GetValue(rotary)),
                 Path.Combine(DataCommands.FindRepositoryRoot(Directory.GetCurrentDirectory()) ?? ".", "data", "lm", "runs", parse.GetValue(name)!),
-                parse.GetValue(burst));
+                parse.GetValue(burst), parse.GetValue(evalEvery));
             if (settings.Mask == "prefix" && settings.Loss == "labels")
                 throw new ArgumentException("--mask prefix needs --loss query: a bidirectional prefix sees the labels inside it.");
             Train(settings, task);
@@ -95,6 +96,20 @@ public static class LmTrainCommand
             (step, priorSeconds) = (state.Step, state.WallSeconds);
         }
 
+        var curve = Path.Combine(settings.RunDirectory, LmHeldOut.FileName);
+        LmHeldOut.Truncate(curve, step);
+        void Measure(double trainLoss)
+        {
+            model.eval();
+            var row = LmHeldOut.Row(step, LmHeldOut.Measure(model, task, settings.Mask, settings.Config.Window), trainLoss);
+            model.train();
+            if (!File.Exists(curve))
+                File.WriteAllText(curve, LmHeldOut.Header + "\n");
+            File.AppendAllText(curve, row + "\n");
+        }
+        if (step == 0)
+            Measure(double.NaN);
+
         var clock = Stopwatch.StartNew();
         var window = new Queue<double>();
         var maxDemonstrations = InContextTask.DemonstrationsPerWindow(settings.Config.Window);
@@ -124,7 +139,7 @@ public static class LmTrainCommand
             {
                 var length = sequences[0].Tokens.Length;
                 var ids = tensor(sequences.SelectMany(s => s.Tokens.Select(t => (long)t)).ToArray(), [settings.Batch, length]);
-                var mask = settings.Mask == "causal" ? AttentionMasks.Causal(length) : AttentionMasks.PrefixBidirectional(length, length - 2);
+                var mask = LmHeldOut.Mask(settings.Mask, length);
                 var logits = model.forward(ids, mask); // [B, T, V]
                 var rows = new List<long>();
                 var positions = new List<long>();
@@ -150,6 +165,8 @@ public static class LmTrainCommand
                     window.Dequeue();
             }
             step++;
+            if (step % settings.EvalEvery == 0)
+                Measure(window.Average());
             if (step % 50 == 0)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {step} loss(50) {window.Average():0.0000} {step / Math.Max(1e-9, priorSeconds + clock.Elapsed.TotalSeconds):0.00} steps/s"));
             if (step % settings.CheckpointEvery == 0 || step == settings.Steps)

@@ -7,6 +7,8 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Spectre.Console;
 
+using Service.Cli.Text.Training;
+
 namespace Service.Cli.Text;
 
 /// <summary>
@@ -114,6 +116,7 @@ public static class DataCommands
             await WriteJsonLinesAsync(Path.Combine(output, $"queries-{split}.jsonl"), benchmark.Queries.Where(q => q.Split == split), cancellation);
             await WriteJsonLinesAsync(Path.Combine(output, $"pairs-{split}.jsonl"), benchmark.Pairs(split), cancellation);
         }
+        await WriteJsonLinesAsync(Path.Combine(output, TextData.GlossQueriesFile), GlossQueries.Build(database, "train"), cancellation);
 
         var stats = StatsBlock(benchmark);
         Console.Out.Write(stats); // plain Markdown: a table too wide for a terminal, and the same text as the docs

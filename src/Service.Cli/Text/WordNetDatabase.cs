@@ -3,11 +3,12 @@ namespace Service.Cli.Text;
 /// <summary>
 /// One WordNet synset as read from a <c>data.*</c> line. <see cref="Id"/> is <c>offset-pos</c> with the file's
 /// part of speech (n, v, a, r; adjective satellites keep <see cref="SsType"/> 's' but get 'a', like their file),
-/// so it is unique across the four files.
+/// so it is unique across the four files. <see cref="Hypernyms"/> are the ids its hypernym and instance-hypernym
+/// pointers (@, @i) name.
 /// </summary>
 public sealed record Synset(
     int Offset, int LexFileNumber, string LexName, char SsType,
-    IReadOnlyList<string> Lemmas, string Definition, IReadOnlyList<string> Examples)
+    IReadOnlyList<string> Lemmas, string Definition, IReadOnlyList<string> Examples, IReadOnlyList<string> Hypernyms)
 {
     public char Pos => SsType == 's' ? 'a' : SsType;
 
@@ -18,7 +19,8 @@ public sealed record Synset(
 /// The WordNet 3.1 database (<c>data.noun</c>, <c>data.verb</c>, <c>data.adj</c>, <c>data.adv</c>) in the
 /// wndb(5WN) line format:
 /// <code>synset_offset lex_filenum ss_type w_cnt word lex_id [word lex_id...] p_cnt [ptr...] [frames...] | gloss</code>
-/// w_cnt is two hex digits; pointers and verb frames are skipped. Lines starting with two spaces are the
+/// w_cnt is two hex digits; of the pointers (<c>symbol offset pos source/target</c>) only hypernyms are kept, verb
+/// frames are skipped. Lines starting with two spaces are the
 /// license header. Lemmas get underscores → spaces and lose adjective position markers ("(a)", "(p)", "(ip)");
 /// the gloss is split at top-level semicolons into the definition and the quoted example sentences.
 /// </summary>
@@ -93,8 +95,18 @@ public sealed class WordNetDatabase
         for (var w = 0; w < wordCount; w++)
             lemmas.Add(NormalizeLemma(head[4 + 2 * w]));
 
+        var hypernyms = new List<string>();
+        var pointer = 4 + 2 * wordCount;
+        var pointerCount = pointer < head.Length ? int.Parse(head[pointer], System.Globalization.CultureInfo.InvariantCulture) : 0;
+        for (var p = 0; p < pointerCount; p++)
+        {
+            var (symbol, target, pos) = (head[pointer + 1 + 4 * p], head[pointer + 2 + 4 * p], head[pointer + 3 + 4 * p]);
+            if (symbol is "@" or "@i")
+                hypernyms.Add($"{target}-{(pos == "s" ? "a" : pos)}");
+        }
+
         var (definition, examples) = SplitGloss(gloss);
-        return new Synset(offset, lexFile, LexNames[lexFile], ssType, lemmas, definition, examples);
+        return new Synset(offset, lexFile, LexNames[lexFile], ssType, lemmas, definition, examples, hypernyms);
     }
 
     /// <summary>"ready_to_hand(p)" → "ready to hand".</summary>

@@ -4,33 +4,31 @@ namespace Service.Models.Lm;
 
 /// <summary>
 /// The token layout of the in-context classification task the served causal LMs are trained on: X input tokens in C
-/// clusters (input x is in cluster x mod C), C label tokens, and three markers. A sequence reads
-/// <c>BOS x₁ → y₁ ; x₂ → y₂ ; … x_q →</c>, and the model's next token after the query's arrow is its answer.
+/// clusters (input x is in cluster x mod C), C label tokens, and BOS. A sequence reads <c>BOS x₁ y₁ x₂ y₂ … x_q</c>,
+/// and the model's next token after the query is its answer.
 /// </summary>
 /// <remarks>
 /// <code>
-/// ids   inputs 0..X−1 ("x0".."x{X−1}"), labels X..X+C−1 ("y0".."y{C−1}"), then → (Arrow), ; (Separator), BOS (Begin)
+/// ids   inputs 0..X−1 ("x0".."x{X−1}"), labels X..X+C−1 ("y0".."y{C−1}"), then BOS (Begin)
 /// </code>
 /// Which label goes with which cluster is not fixed: training draws a fresh assignment for every sequence, so only the
-/// demonstrations in the context can tell the answer.
+/// demonstrations in the context can tell the answer. Each label follows its input directly: with → and ; markers
+/// between them no model learned the task (docs/results/seed-lm.md), because the copy then has to reach two tokens
+/// past the match instead of one, as an induction head does.
 /// </remarks>
 public sealed record InContextVocabulary(int Clusters, int PerCluster)
 {
-    /// <summary>Tokens per demonstration: x, →, y, ;.</summary>
-    public const int DemonstrationTokens = 4;
+    /// <summary>Tokens per demonstration: x, y.</summary>
+    public const int DemonstrationTokens = 2;
 
-    public const string ArrowText = "→";
-    public const string SeparatorText = ";";
     public const string BeginText = "<s>";
 
     public int Inputs => Clusters * PerCluster;
-    public int Arrow => Inputs + Clusters;
-    public int Separator => Inputs + Clusters + 1;
-    public int Begin => Inputs + Clusters + 2;
-    public int Size => Inputs + Clusters + 3;
+    public int Begin => Inputs + Clusters;
+    public int Size => Inputs + Clusters + 1;
 
     /// <summary>The most demonstrations that fit a window of <paramref name="window"/> tokens with BOS and the query.</summary>
-    public static int DemonstrationsPerWindow(int window) => (window - 3) / DemonstrationTokens;
+    public static int DemonstrationsPerWindow(int window) => (window - 2) / DemonstrationTokens;
 
     public int LabelToken(int label) => Inputs + label;
 
@@ -44,13 +42,13 @@ public sealed record InContextVocabulary(int Clusters, int PerCluster)
     /// <summary>"y3" → 3 when 0 ≤ 3 &lt; C.</summary>
     public bool TryParseLabel(string? text, out int label) => TryParse(text, 'y', Clusters, out label);
 
-    /// <summary>BOS, then each demonstration as x → y ;, then the query x →: the ids one window reads.</summary>
+    /// <summary>BOS, then each demonstration as x y, then the query x: the ids one window reads.</summary>
     public int[] Sequence(IEnumerable<(int Input, int Label)> demonstrations, int query)
     {
         var tokens = new List<int> { Begin };
         foreach (var (input, label) in demonstrations)
-            tokens.AddRange([input, Arrow, LabelToken(label), Separator]);
-        tokens.AddRange([query, Arrow]);
+            tokens.AddRange([input, LabelToken(label)]);
+        tokens.Add(query);
         return [.. tokens];
     }
 
@@ -66,7 +64,7 @@ public sealed record InContextVocabulary(int Clusters, int PerCluster)
         return [.. demonstrations.Chunk(size).Select(chunk => Sequence(chunk, query)).DefaultIfEmpty(Sequence([], query))];
     }
 
-    /// <summary>Space-separated token names (x3 → y7 ; x5 →) to ids; <paramref name="error"/> names the first unknown token.</summary>
+    /// <summary>Space-separated token names (&lt;s&gt; x3 y7 x5) to ids; <paramref name="error"/> names the first unknown token.</summary>
     public bool TryEncode(string text, out int[] ids, out string? error)
     {
         var tokens = new List<int>();
@@ -76,10 +74,6 @@ public sealed record InContextVocabulary(int Clusters, int PerCluster)
                 tokens.Add(input);
             else if (TryParseLabel(word, out var label))
                 tokens.Add(LabelToken(label));
-            else if (word == ArrowText)
-                tokens.Add(Arrow);
-            else if (word == SeparatorText)
-                tokens.Add(Separator);
             else if (word == BeginText)
                 tokens.Add(Begin);
             else
@@ -94,7 +88,7 @@ public sealed record InContextVocabulary(int Clusters, int PerCluster)
 
     /// <summary>The name of token <paramref name="id"/>.</summary>
     public string Name(int id) =>
-        id < Inputs ? InputName(id) : id < Arrow ? LabelName(id - Inputs) : id == Arrow ? ArrowText : id == Separator ? SeparatorText : BeginText;
+        id < Inputs ? InputName(id) : id < Begin ? LabelName(id - Inputs) : BeginText;
 
     static bool TryParse(string? text, char prefix, int count, out int value)
     {

@@ -2,8 +2,8 @@ using Service.Models.Lm;
 
 namespace Service.Training.Lm;
 
-/// <summary>A sequence of the task: its tokens (ending with the query's arrow) and the label token that should follow.</summary>
-/// <param name="LabelPositions">Positions whose next token is a label (each demonstration's arrow, then the query's), for training on all of them.</param>
+/// <summary>A sequence of the task: its tokens (ending with the query) and the label token that should follow.</summary>
+/// <param name="LabelPositions">Positions whose next token is a label (each demonstration's input, then the query), for training on all of them.</param>
 public sealed record InContextSequence(int[] Tokens, int Target, int[] LabelPositions, int[] Labels);
 
 /// <summary>
@@ -15,7 +15,7 @@ public sealed record InContextSequence(int[] Tokens, int Target, int[] LabelPosi
 /// <remarks>
 /// <code>
 /// π                 // [C] this sequence's labels: each cluster's label drawn uniformly from the C labels, with replacement
-/// sequence          // BOS, (x_i → π(x_i mod C) ;) for i = 1..k, x_q →      and the target is π(x_q mod C)
+/// sequence          // BOS, (x_i π(x_i mod C)) for i = 1..k, x_q      and the target is π(x_q mod C)
 /// </code>
 /// Why with replacement: under a permutation every label is equally frequent in every context, so a model that copies
 /// labels it has seen gains nothing until it also matches the input, and training sat at exactly ln C for thousands of
@@ -27,7 +27,6 @@ public sealed class InContextTask(int clusters = 32, int perCluster = 2)
     public InContextVocabulary Layout { get; } = new(clusters, perCluster);
     public int Clusters => Layout.Clusters;
     public int Inputs => Layout.Inputs;
-    public int Arrow => Layout.Arrow;
     public int Begin => Layout.Begin;
     public int Vocabulary => Layout.Size;
 
@@ -69,7 +68,7 @@ public sealed class InContextTask(int clusters = 32, int perCluster = 2)
     InContextSequence Build(IReadOnlyList<int> demos, int query, int[] assignment)
     {
         var tokens = Layout.Sequence(demos.Select(x => (x, assignment[x % Clusters])), query);
-        int[] positions = [.. Enumerable.Range(0, demos.Count + 1).Select(i => i < demos.Count ? 2 + InContextVocabulary.DemonstrationTokens * i : tokens.Length - 1)];
+        int[] positions = [.. Enumerable.Range(0, demos.Count + 1).Select(i => i < demos.Count ? 1 + InContextVocabulary.DemonstrationTokens * i : tokens.Length - 1)];
         int[] labels = [.. demos.Append(query).Select(x => LabelOf(x, assignment))];
         return new InContextSequence(tokens, LabelOf(query, assignment), positions, labels);
     }

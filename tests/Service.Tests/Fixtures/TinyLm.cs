@@ -12,8 +12,8 @@ public static class TinyLm
 {
     public static readonly InContextVocabulary Vocabulary = new(Clusters: 8, PerCluster: 2);
 
-    /// <summary>Window 35: (35 − 3) / 4 = 8 demonstrations per chunk.</summary>
-    public static readonly CausalLmConfig Config = new(Vocabulary.Size, Window: 35, Layers: 2, Heads: 2, Width: 32);
+    /// <summary>Window 18: (18 − 2) / 2 = 8 demonstrations per chunk.</summary>
+    public static readonly CausalLmConfig Config = new(Vocabulary.Size, Window: 18, Layers: 2, Heads: 2, Width: 32);
 
     /// <summary>Writes the model into <paramref name="root"/>/<paramref name="name"/>; returns that folder.</summary>
     public static string Write(string root, string name = "tiny-lm", long seed = 7)

@@ -4,13 +4,13 @@ namespace Service.Tests.Lm;
 
 public sealed class InContextVocabularyTests
 {
-    readonly InContextVocabulary vocabulary = new(Clusters: 4, PerCluster: 2); // inputs 0..7, labels 8..11, → 12, ; 13, BOS 14
+    readonly InContextVocabulary vocabulary = new(Clusters: 4, PerCluster: 2); // inputs 0..7, labels 8..11, BOS 12
 
     [Fact]
-    public void A_sequence_reads_bos_then_x_arrow_y_separator_per_demonstration_then_the_query_and_its_arrow()
+    public void A_sequence_reads_bos_then_x_y_per_demonstration_then_the_query()
     {
-        Assert.Equal([14, 3, 12, 9, 13, 6, 12, 11, 13, 5, 12], vocabulary.Sequence([(3, 1), (6, 3)], query: 5));
-        Assert.Equal(15, vocabulary.Size);
+        Assert.Equal([12, 3, 9, 6, 11, 5], vocabulary.Sequence([(3, 1), (6, 3)], query: 5));
+        Assert.Equal(13, vocabulary.Size);
     }
 
     [Fact]
@@ -18,14 +18,14 @@ public sealed class InContextVocabularyTests
     {
         (int, int)[] demonstrations = [.. Enumerable.Range(0, 7).Select(i => (i, i % 4))];
 
-        var chunks = vocabulary.Chunks(demonstrations, query: 2, window: 15); // (15 − 3) / 4 = 3 per chunk
+        var chunks = vocabulary.Chunks(demonstrations, query: 2, window: 9); // (9 − 2) / 2 = 3 per chunk
 
-        Assert.Equal([3, 3, 1], chunks.Select(c => (c.Length - 3) / 4));
-        Assert.All(chunks, c => Assert.True(c.Length <= 15));
-        Assert.All(chunks, c => Assert.Equal([2, 12], c[^2..]));
+        Assert.Equal([3, 3, 1], chunks.Select(c => (c.Length - 2) / 2));
+        Assert.All(chunks, c => Assert.True(c.Length <= 9));
+        Assert.All(chunks, c => Assert.Equal(2, c[^1]));
         Assert.Equal(vocabulary.Sequence(demonstrations[6..], 2), chunks[2]);
-        Assert.Equal([vocabulary.Sequence([], 2)], vocabulary.Chunks([], 2, 15));
-        Assert.Throws<ArgumentException>(() => vocabulary.Chunks(demonstrations, 2, window: 6));
+        Assert.Equal([vocabulary.Sequence([], 2)], vocabulary.Chunks([], 2, 9));
+        Assert.Throws<ArgumentException>(() => vocabulary.Chunks(demonstrations, 2, window: 3));
     }
 
     [Theory]
@@ -46,9 +46,9 @@ public sealed class InContextVocabularyTests
     [Fact]
     public void Text_encodes_token_by_token_and_names_the_first_unknown_word()
     {
-        Assert.True(vocabulary.TryEncode("<s> x3 → y1 ; x5 →", out var ids, out _));
-        Assert.Equal([14, 3, 12, 9, 13, 5, 12], ids);
-        Assert.Equal("<s> x3 → y1 ; x5 →", string.Join(' ', ids.Select(vocabulary.Name)));
+        Assert.True(vocabulary.TryEncode("<s> x3 y1 x5", out var ids, out _));
+        Assert.Equal([12, 3, 9, 5], ids);
+        Assert.Equal("<s> x3 y1 x5", string.Join(' ', ids.Select(vocabulary.Name)));
         Assert.False(vocabulary.TryEncode("x3 -> y1", out _, out var error));
         Assert.Equal("->", error);
     }

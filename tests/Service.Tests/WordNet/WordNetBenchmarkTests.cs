@@ -100,11 +100,16 @@ public sealed class WordNetBenchmarkTests
         if (!File.Exists(Path.Combine(dict, "data.noun")))
             return; // data/ is git-ignored: run `service-cli data wordnet` (or scripts/fetch-wordnet.sh) to check the real database too.
 
-        var benchmark = WordNetBenchmark.Build(WordNetDatabase.Load(dict));
+        var database = WordNetDatabase.Load(dict);
+        var benchmark = WordNetBenchmark.Build(database);
 
         Assert.Equal(117791, benchmark.Items.Count); // WordNet 3.1's synset count
         Assert.Equal(45, benchmark.Items.Select(i => i.LexName).Distinct().Count());
         Assert.True(benchmark.Queries.Count > 40_000, $"{benchmark.Queries.Count} queries");
         WordNetTestData.AssertSplitsAreDisjoint(benchmark);
+        var trainItems = benchmark.Items.Where(i => i.Split == "train").Select(i => i.Id).ToHashSet();
+        var glossQueries = GlossQueries.Build(database, "train").ToList();
+        Assert.True(glossQueries.Count > 40_000, $"{glossQueries.Count} definition queries");
+        Assert.All(glossQueries, q => Assert.True(trainItems.Contains(q.Gold) && q.Negatives.All(trainItems.Contains), q.Id));
     }
 }

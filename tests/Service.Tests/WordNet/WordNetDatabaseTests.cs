@@ -27,6 +27,13 @@ public sealed class WordNetDatabaseTests
     }
 
     [Fact]
+    public void Hypernym_pointers_are_kept_and_the_other_pointers_are_not()
+    {
+        Assert.Equal(["02191351-n"], Find("02192818-n").Hypernyms); // fly: @, then #m, +, %p and ~ pointers
+        Assert.Equal(["03182015-n"], Find("02790795-n").Hypernyms);
+    }
+
+    [Fact]
     public void Verb_frames_after_the_pointers_do_not_leak_into_lemmas_or_gloss()
     {
         var breathe = Find("00001740-v");

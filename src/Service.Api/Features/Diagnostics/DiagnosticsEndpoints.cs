@@ -17,7 +17,7 @@ namespace Service.Api.Features.Diagnostics;
 /// <param name="Inputs">Texts whose <paramref name="Target"/> is measured, one result per text.</param>
 /// <param name="Model">For embeddings, an embedding model from GET /v1/models (the default model when omitted); for attention, a causal-lm model (Lm:DefaultModel when omitted).</param>
 /// <param name="Target">What of the model is measured for each text: embeddings (the mean-pooled, L2-normalised vector), or attention (every row of
-/// every head's attention matrix, the measures averaged over the rows; the texts are the causal LM's tokens, e.g. "&lt;s&gt; x3 → y7 ; x5 →").</param>
+/// every head's attention matrix, the measures averaged over the rows; the texts are the causal LM's tokens, e.g. "&lt;s&gt; x3 y7 x5").</param>
 /// <param name="Epsilon">|x_i| ≤ ε counts as zero in the zero fraction; the other measures need no threshold.</param>
 public sealed record SparsityRequest(
     double[][]? Vectors = null,
@@ -36,7 +36,7 @@ public sealed record SparsityResponse(SparsityMeasuresResult[] Data, double Epsi
 
 /// <summary>Attention of a causal LM over a text, with its own mask or another, and the rank of every head's matrix.</summary>
 /// <param name="Model">A causal-lm model from GET /v1/models; Lm:DefaultModel when omitted.</param>
-/// <param name="Text">Space-separated tokens of the model's vocabulary, e.g. "&lt;s&gt; x3 → y7 ; x5 →"; at most the model's window.</param>
+/// <param name="Text">Space-separated tokens of the model's vocabulary, e.g. "&lt;s&gt; x3 y7 x5"; at most the model's window.</param>
 /// <param name="Mask">model (the mask it was trained with), causal or bidirectional.</param>
 /// <param name="Matrices">Also return every attention matrix (texts of at most 32 tokens).</param>
 public sealed record AttentionRequest(
@@ -45,7 +45,7 @@ public sealed record AttentionRequest(
     [property: DefaultValue("model")] string Mask = "model",
     [property: DefaultValue(false)] bool Matrices = false) : IExampleProvider
 {
-    public static object Example => new AttentionRequest(Text: "<s> x3 → y7 ; x10 → y2 ; x35 →", Mask: "bidirectional");
+    public static object Example => new AttentionRequest(Text: "<s> x3 y7 x10 y2 x35", Mask: "bidirectional");
 }
 
 /// <summary>One head's attention matrix A [T, T] and its ranks (MatrixRank).</summary>
@@ -155,11 +155,11 @@ public static class DiagnosticsEndpoints
     static int[] Tokens(CausalLmModel model, string? text, string field)
     {
         if (string.IsNullOrWhiteSpace(text))
-            throw InputValidation.Invalid($"'{field}' is empty. Send space-separated tokens of the model, e.g. \"<s> x3 → y7 ; x5 →\".", field);
+            throw InputValidation.Invalid($"'{field}' is empty. Send space-separated tokens of the model, e.g. \"<s> x3 y7 x5\".", field);
         if (!model.Vocabulary.TryEncode(text, out var tokens, out var unknown))
         {
             throw InputValidation.Invalid($"'{field}' holds '{unknown}', which is not a token of model '{model.Descriptor.Name}': use x0..x{model.Vocabulary.Inputs - 1}, " +
-                $"y0..y{model.Vocabulary.Clusters - 1}, {InContextVocabulary.ArrowText}, {InContextVocabulary.SeparatorText} and {InContextVocabulary.BeginText}, separated by spaces.", field);
+                $"y0..y{model.Vocabulary.Clusters - 1} and {InContextVocabulary.BeginText}, separated by spaces.", field);
         }
         if (tokens.Length > model.Window)
             throw InputValidation.Invalid($"'{field}' has {tokens.Length} tokens; model '{model.Descriptor.Name}' reads at most {model.Window}.", field, ("max_tokens", model.Window));

@@ -44,10 +44,17 @@ public static class TextData
         return groups;
     }
 
+    /// <summary>The training queries made from definitions (<see cref="GlossQueries"/>).</summary>
+    public const string GlossQueriesFile = "gloss-queries-train.jsonl";
+
     /// <summary>Queries of a split (id, text, gold, domain).</summary>
-    public static List<QueryLine> LoadQueries(string directory, string split) =>
-        File.ReadLines(Path.Combine(directory, $"queries-{split}.jsonl")).Where(l => l.Length > 0)
-            .Select(l => JsonSerializer.Deserialize<QueryLine>(l, Json)!).ToList();
+    public static List<QueryLine> LoadQueries(string directory, string split) => LoadQueryFile(Path.Combine(directory, $"queries-{split}.jsonl"));
+
+    /// <summary>The training queries made from definitions, written by <c>data wordnet-benchmark</c>.</summary>
+    public static List<QueryLine> LoadGlossQueries(string directory) => LoadQueryFile(Path.Combine(directory, GlossQueriesFile));
+
+    static List<QueryLine> LoadQueryFile(string path) =>
+        File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<QueryLine>(l, Json)!).ToList();
 
     /// <summary>Items of a split (id, text, domain).</summary>
     public static List<ItemLine> LoadItems(string directory, string split) =>

@@ -48,7 +48,7 @@ public sealed record TextTrainSettings(
     int Rank, double Alpha, long Seed, int MaxTokens, int CheckpointEvery, bool Resume, int Threads, double MaxMinutes,
     string DataDirectory, string RunDirectory, string? AdapterOut,
     CandidateSource Candidates, NegativeMix Mix, int MinedDepth, int WarmupSteps, int MicroBatch, string? InitFrom,
-    double TeacherWeight = 0, int TeacherOnlySteps = 0, double TeacherScale = 20, double FusionWeight = 0, string? InitAdapter = null)
+    double TeacherWeight = 0, int TeacherOnlySteps = 0, double TeacherScale = 20, double FusionWeight = 0, string? InitAdapter = null, bool GlossQueries = false)
 {
     public bool IsCrossEncoder => Objective is TextObjective.CeCoSent or TextObjective.CeBce or TextObjective.CeSoftmax;
 
@@ -92,6 +92,7 @@ public static class TextTrainCommand
         var initFrom = new Option<string?>("--init-from") { Description = "Start from the final weights (encoder and head) of this finished run: a second phase with its own negatives and schedule." };
         var initAdapter = new Option<string?>("--init-adapter") { Description = "Start from a dense cross-encoder adapter (text export): its Linear weights and head." };
         var fusion = new Option<double>("--fusion-weight") { Description = "ce-softmax: train the residual score f(q, d) + w · cos(q, d) over the frozen base bi-encoder's cosine; 0 = the cross-encoder alone." };
+        var gloss = new Option<bool>("--gloss-queries") { Description = "mixed: also draw the training queries made from definitions (hypernym lemma marked in a hyponym's definition; docs/data/wordnet.md)." };
         var micro = new Option<int>("--micro-batch") { Description = "Cross-encoders: pairs per forward pass, sorted by length so little is padding.", DefaultValueFactory = _ => 16 };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 300 };
         var queries = new Option<int>("--queries") { Description = "Training queries per step.", DefaultValueFactory = _ => 8 };
@@ -110,7 +111,7 @@ public static class TextTrainCommand
         var command = new Command("train", "Fine-tune MiniLM on WordNet (bi-/cross-encoder; CoSENT, softmax or BCE; LoRA, LoRA-as-optimizer or full).")
         {
             name, objective, adaptation, steps, queries, negatives, lr, rank, alpha, seed, maxTokens, checkpointEvery, resume, threads, maxMinutes, data, adapterOut,
-            candidates, mined, minedDepth, randomNegatives, unmark, warmup, micro, initFrom, teacher, teacherOnly, teacherScale, initAdapter, fusion,
+            candidates, mined, minedDepth, randomNegatives, unmark, warmup, micro, initFrom, teacher, teacherOnly, teacherScale, initAdapter, fusion, gloss,
         };
         command.SetAction(parse =>
         {
@@ -131,11 +132,13 @@ public static class TextTrainCommand
                 parse.GetValue(candidates) == "mixed" ? CandidateSource.Mixed : CandidateSource.Senses,
                 new NegativeMix(parse.GetValue(negatives), parse.GetValue(mined), parse.GetValue(randomNegatives), parse.GetValue(unmark)),
                 parse.GetValue(minedDepth), parse.GetValue(warmup), parse.GetValue(micro), parse.GetValue(initFrom),
-                parse.GetValue(teacher), parse.GetValue(teacherOnly), parse.GetValue(teacherScale), parse.GetValue(fusion), parse.GetValue(initAdapter));
+                parse.GetValue(teacher), parse.GetValue(teacherOnly), parse.GetValue(teacherScale), parse.GetValue(fusion), parse.GetValue(initAdapter), parse.GetValue(gloss));
             if (settings.Candidates == CandidateSource.Mixed && !settings.IsCrossEncoder)
                 throw new ArgumentException("--candidates mixed trains cross-encoders (ce-*).");
             if (settings.UsesBaseBiEncoder && (settings.Objective != TextObjective.CeSoftmax || settings.Candidates != CandidateSource.Mixed))
                 throw new ArgumentException("--teacher-weight, --teacher-only-steps and --fusion-weight need --objective ce-softmax --candidates mixed.");
+            if (settings.GlossQueries && settings.Candidates != CandidateSource.Mixed)
+                throw new ArgumentException("--gloss-queries needs --candidates mixed.");
             if (settings.InitFrom is not null && settings.InitAdapter is not null)
                 throw new ArgumentException("--init-from and --init-adapter both set a start; give one.");
             new TextTrainer(settings).Run();
@@ -167,9 +170,11 @@ sealed class TextTrainer(TextTrainSettings settings)
         if (settings.Candidates == CandidateSource.Mixed)
         {
             var queries = TextData.LoadQueries(settings.DataDirectory, "train");
+            if (settings.GlossQueries)
+                queries.AddRange(TextData.LoadGlossQueries(settings.DataDirectory));
             var items = TextData.LoadItems(settings.DataDirectory, "train");
             var mined = MinedNegatives.LoadOrMine(
-                Path.Combine(settings.RunDirectory, "..", "..", "mined"), "train", settings.MinedDepth, queries, items, () =>
+                Path.Combine(settings.RunDirectory, "..", "..", "mined"), settings.GlossQueries ? "train+gloss" : "train", settings.MinedDepth, queries, items, () =>
                 {
                     var baseModel = new TextModel(BertEncoder.FromOnnx(modelPath));
                     baseModel.eval();
