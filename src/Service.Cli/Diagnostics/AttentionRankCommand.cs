@@ -114,7 +114,7 @@ public static class AttentionRankCommand
                     using var mode = inference_mode();
                     var tokens = task.Sample(random, demonstrations).Tokens;
                     var t = tokens.Length;
-                    var additive = mask == "causal" ? AttentionMasks.Causal(t) : AttentionMasks.PrefixBidirectional(t, t - 1);
+                    var additive = LmHeldOut.Mask(mask, t, settings.Suffix);
                     var attention = new List<Tensor>();
                     model.Run(tensor(tokens.Select(x => (long)x).ToArray()).unsqueeze(0), additive, attention);
                     Collect(tally, attention, t);

@@ -51,6 +51,7 @@ public static class LmEvalCommand
         var config = settings.GetProperty("Config").Deserialize<CausalLmConfig>()!;
         var task = new InContextTask(settings.GetProperty("Clusters").GetInt32(), settings.GetProperty("PerCluster").GetInt32());
         var mask = settings.GetProperty("Mask").GetString()!;
+        var suffix = settings.TryGetProperty("Suffix", out var n) ? n.GetInt32() : 1;
         var weights = modelFile ?? Path.Combine(runDirectory, "model.pt");
         using var model = new CausalLm(config);
         model.load(weights);
@@ -64,8 +65,8 @@ public static class LmEvalCommand
             for (var e = 0; e < episodes; e++)
             {
                 var (chunks, prior) = task.SampleChunked(random, k, config.Window);
-                var chunkLogs = chunks.Select(c => LabelLogProbabilities(model, task, c.Tokens, mask)).ToList();
-                var priorLog = LabelLogProbabilities(model, task, prior.Tokens, mask);
+                var chunkLogs = chunks.Select(c => LabelLogProbabilities(model, task, c.Tokens, mask, suffix)).ToList();
+                var priorLog = LabelLogProbabilities(model, task, prior.Tokens, mask, suffix);
                 double[][] combined =
                 [
                     ContextCombination.Nbce(chunkLogs, priorLog, beta, NbcePooling.MinEntropy),
@@ -95,12 +96,12 @@ public static class LmEvalCommand
 
     /// <summary>log p over the C label tokens at the last position (the query), renormalised over them: [C]. A run trained
     /// with the prefix mask reads its demonstrations with that mask too.</summary>
-    static double[] LabelLogProbabilities(CausalLm model, InContextTask task, int[] tokens, string mask)
+    static double[] LabelLogProbabilities(CausalLm model, InContextTask task, int[] tokens, string mask, int suffix)
     {
         using var scope = NewDisposeScope();
         using var mode = inference_mode();
         var ids = tensor(tokens.Select(t => (long)t).ToArray()).unsqueeze(0);
-        var logits = model.forward(ids, LmHeldOut.Mask(mask, tokens.Length))[0, -1]; // [V]
+        var logits = model.forward(ids, LmHeldOut.Mask(mask, tokens.Length, Math.Min(suffix, tokens.Length / 2)))[0, -1]; // [V]
         var labels = logits.narrow(0, task.Inputs, task.Clusters).to_type(ScalarType.Float64);
         return nn.functional.log_softmax(labels, 0).data<double>().ToArray();
     }

@@ -12,7 +12,7 @@ namespace Service.Cli.Lm;
 /// </summary>
 /// <remarks>
 /// <code>
-/// set        // 16 batches × 32 sequences, seed 2,000,000,011; each batch one k ~ U[0, what the window holds]
+/// set        // 16 batches × 32 sequences, seed 2,000,000,011; each batch one k ~ U[suffix − 1, what the window holds]
 /// loss       // mean −log p(y_q | sequence) over the full vocabulary, as training scores it
 /// accuracy   // argmax over the C label tokens = y_q
 /// </code>
@@ -24,7 +24,7 @@ public static class LmHeldOut
     const int Batches = 16;
     const int BatchSize = 32;
 
-    public static (double Loss, double Accuracy) Measure(CausalLm model, InContextTask task, string mask, int window)
+    public static (double Loss, double Accuracy) Measure(CausalLm model, InContextTask task, string mask, int window, int suffix)
     {
         var random = new Random(2_000_000_011);
         var maxDemonstrations = InContextTask.DemonstrationsPerWindow(window);
@@ -33,11 +33,11 @@ public static class LmHeldOut
         for (var b = 0; b < Batches; b++)
         {
             using var scope = NewDisposeScope();
-            var demonstrations = random.Next(maxDemonstrations + 1);
+            var demonstrations = Demonstrations(random, maxDemonstrations, suffix);
             var sequences = Enumerable.Range(0, BatchSize).Select(_ => task.Sample(random, demonstrations)).ToArray();
             var length = sequences[0].Tokens.Length;
             var ids = tensor(sequences.SelectMany(s => s.Tokens.Select(t => (long)t)).ToArray(), [BatchSize, length]);
-            var logits = model.forward(ids, Mask(mask, length))[.., -1]; // [B, V]
+            var logits = model.forward(ids, Mask(mask, length, suffix))[.., -1]; // [B, V]
             var targets = tensor(sequences.Select(s => (long)s.Target).ToArray());
             loss += nn.functional.cross_entropy(logits, targets, reduction: nn.Reduction.Sum).item<float>();
             var answer = logits.narrow(1, task.Inputs, task.Clusters).argmax(1) + task.Inputs; // [B]
@@ -46,9 +46,15 @@ public static class LmHeldOut
         return (loss / (Batches * BatchSize), (double)correct / (Batches * BatchSize));
     }
 
-    /// <summary>The training mask: causal, or the prefix (BOS and the demonstrations) bidirectional and the query causal.</summary>
-    public static Tensor Mask(string mask, long length) =>
-        mask == "prefix" ? AttentionMasks.PrefixBidirectional(length, length - 1) : AttentionMasks.Causal(length);
+    /// <summary>
+    /// The training mask: causal, or UniLM's prefix: BOS and the demonstrations before the last <paramref name="suffix"/>
+    /// items attend bidirectionally, those items (x y each, the query x alone) causally: prefix length T − (2·suffix − 1).
+    /// </summary>
+    public static Tensor Mask(string mask, long length, int suffix = 1) =>
+        mask == "prefix" ? AttentionMasks.PrefixBidirectional(length, length - (2 * suffix - 1)) : AttentionMasks.Causal(length);
+
+    /// <summary>A step's demonstration count k ~ U[suffix − 1, max]: enough for the scored suffix (U[0, max] for a suffix of 1).</summary>
+    public static int Demonstrations(Random random, int maxDemonstrations, int suffix) => suffix - 1 + random.Next(maxDemonstrations - suffix + 2);
 
     public static string Row(int step, (double Loss, double Accuracy) measured, double trainLoss) =>
         string.Create(CultureInfo.InvariantCulture, $"{step},{measured.Loss:0.00000},{measured.Accuracy:0.0000},{trainLoss:0.00000}");

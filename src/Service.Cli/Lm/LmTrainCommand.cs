@@ -13,10 +13,11 @@ namespace Service.Cli.Lm;
 
 /// <summary>Where the loss is taken and which attention mask the model trains with.</summary>
 /// <param name="Mask">causal (GPT) or prefix (UniLM: BOS and the demonstrations attend bidirectionally, the query causally).</param>
-/// <param name="Loss">labels: every label position (causal only: a bidirectional prefix would see its labels); query: the query's label alone.</param>
+/// <param name="Loss">labels: every label position (causal only: a bidirectional prefix would see its labels); query: the last <paramref name="Suffix"/> labels.</param>
+/// <param name="Suffix">query loss: the last items of each sequence (demonstrations, then the query) that are read causally and scored; the prefix mask covers BOS and the demonstrations before them.</param>
 public sealed record LmTrainSettings(
     string Name, int Steps, int Batch, double LearningRate, int Warmup, long Seed, int Clusters, int PerCluster,
-    string Mask, string Loss, int CheckpointEvery, bool Resume, double MaxMinutes, int Threads, CausalLmConfig Config, string RunDirectory, int Burst = 0, int EvalEvery = 500);
+    string Mask, string Loss, int CheckpointEvery, bool Resume, double MaxMinutes, int Threads, CausalLmConfig Config, string RunDirectory, int Burst = 0, int EvalEvery = 500, int Suffix = 1);
 
 /// <summary>
 /// <c>lm train</c>: trains the small decoder-only transformer (<see cref="CausalLm"/>) on in-context classification
@@ -49,10 +50,11 @@ public static class LmTrainCommand
         var resume = new Option<bool>("--resume");
         var maxMinutes = new Option<double>("--max-minutes") { Description = "Stop (with a checkpoint) after this many minutes; 0 = no limit." };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
+        var suffix = new Option<int>("--suffix") { Description = "--loss query: score the last N items (N − 1 demonstrations and the query), read causally after the prefix.", DefaultValueFactory = _ => 1 };
         var evalEvery = new Option<int>("--eval-every") { Description = "Steps between held-out measurements (curve.csv).", DefaultValueFactory = _ => 500 };
         var command = new Command("train", "Train the small causal LM on in-context classification (issue 18).")
         {
-            name, steps, batch, lr, warmup, seed, clusters, perCluster, window, layers, heads, width, rotary, burst, mask, loss, checkpointEvery, resume, maxMinutes, threads, evalEvery,
+            name, steps, batch, lr, warmup, seed, clusters, perCluster, window, layers, heads, width, rotary, burst, mask, loss, checkpointEvery, resume, maxMinutes, threads, evalEvery, suffix,
         };
         command.SetAction(parse =>
         {
@@ -63,9 +65,11 @@ public static class LmTrainCommand
                 parse.GetValue(resume), parse.GetValue(maxMinutes), parse.GetValue(threads),
                 new CausalLmConfig(task.Vocabulary, parse.GetValue(window), parse.GetValue(layers), parse.GetValue(heads), parse.GetValue(width), Rotary: parse.GetValue(rotary)),
                 Path.Combine(DataCommands.FindRepositoryRoot(Directory.GetCurrentDirectory()) ?? ".", "data", "lm", "runs", parse.GetValue(name)!),
-                parse.GetValue(burst), parse.GetValue(evalEvery));
+                parse.GetValue(burst), parse.GetValue(evalEvery), parse.GetValue(suffix));
             if (settings.Mask == "prefix" && settings.Loss == "labels")
                 throw new ArgumentException("--mask prefix needs --loss query: a bidirectional prefix sees the labels inside it.");
+            if (settings.Suffix < 1 || settings.Suffix > InContextTask.DemonstrationsPerWindow(settings.Config.Window) + 1 || (settings.Suffix > 1 && settings.Loss != "query"))
+                throw new ArgumentException("--suffix is between 1 and the demonstrations a window holds plus one, and goes with --loss query.");
             Train(settings, task);
             return 0;
         });
@@ -101,7 +105,7 @@ public static class LmTrainCommand
         void Measure(double trainLoss)
         {
             model.eval();
-            var row = LmHeldOut.Row(step, LmHeldOut.Measure(model, task, settings.Mask, settings.Config.Window), trainLoss);
+            var row = LmHeldOut.Row(step, LmHeldOut.Measure(model, task, settings.Mask, settings.Config.Window, settings.Suffix), trainLoss);
             model.train();
             if (!File.Exists(curve))
                 File.WriteAllText(curve, LmHeldOut.Header + "\n");
@@ -131,7 +135,7 @@ public static class LmTrainCommand
             if (settings.MaxMinutes > 0 && clock.Elapsed.TotalMinutes >= settings.MaxMinutes)
                 break;
             var random = new Random(unchecked((int)(settings.Seed * 1_000_003 + step)));
-            var demonstrations = random.Next(maxDemonstrations + 1);
+            var demonstrations = LmHeldOut.Demonstrations(random, maxDemonstrations, settings.Suffix);
             var sequences = Enumerable.Range(0, settings.Batch).Select(_ => task.Sample(random, demonstrations, settings.Burst)).ToArray();
             foreach (var group in adam.ParamGroups)
                 group.LearningRate = LearningRate(settings, step);
@@ -139,14 +143,14 @@ public static class LmTrainCommand
             {
                 var length = sequences[0].Tokens.Length;
                 var ids = tensor(sequences.SelectMany(s => s.Tokens.Select(t => (long)t)).ToArray(), [settings.Batch, length]);
-                var mask = LmHeldOut.Mask(settings.Mask, length);
+                var mask = LmHeldOut.Mask(settings.Mask, length, settings.Suffix);
                 var logits = model.forward(ids, mask); // [B, T, V]
                 var rows = new List<long>();
                 var positions = new List<long>();
                 var targets = new List<long>();
                 for (var b = 0; b < sequences.Length; b++)
                 {
-                    var chosen = settings.Loss == "labels" ? sequences[b].LabelPositions.Length : 1;
+                    var chosen = settings.Loss == "labels" ? sequences[b].LabelPositions.Length : settings.Suffix;
                     for (var i = sequences[b].LabelPositions.Length - chosen; i < sequences[b].LabelPositions.Length; i++)
                     {
                         rows.Add(b);

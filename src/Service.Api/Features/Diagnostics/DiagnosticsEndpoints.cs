@@ -45,7 +45,7 @@ public sealed record AttentionRequest(
     [property: DefaultValue("model")] string Mask = "model",
     [property: DefaultValue(false)] bool Matrices = false) : IExampleProvider
 {
-    public static object Example => new AttentionRequest(Text: "<s> x3 y7 x10 y2 x35", Mask: "bidirectional");
+    public static object Example => new AttentionRequest(Text: "<s> x3 y5 x1 y2 x6 y0 x3", Mask: "bidirectional");
 }
 
 /// <summary>One head's attention matrix A [T, T] and its ranks (MatrixRank).</summary>

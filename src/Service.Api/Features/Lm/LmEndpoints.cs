@@ -30,7 +30,7 @@ public sealed record LmClassifyRequest(
     [property: DefaultValue("min-entropy")] string Pooling = "min-entropy") : IExampleProvider
 {
     public static object Example => new LmClassifyRequest(
-        Demonstrations: [new("x3", "y7"), new("x10", "y2"), new("x35", "y7"), new("x42", "y2"), new("x5", "y30")],
+        Demonstrations: [new("x3", "y5"), new("x1", "y2"), new("x6", "y0"), new("x4", "y7"), new("x3", "y5")],
         Query: "x3");
 }
 
