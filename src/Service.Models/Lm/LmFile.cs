@@ -23,7 +23,7 @@ public sealed record LmFile(
 
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
-    public InContextVocabulary Vocabulary => new(Clusters, PerCluster);
+    [JsonIgnore] public InContextVocabulary Vocabulary => new(Clusters, PerCluster);
 
     /// <exception cref="InvalidDataException">Not a sidecar this reader understands, or one that contradicts itself.</exception>
     public static LmFile Read(string folder)

@@ -71,15 +71,15 @@ public sealed class SparsityApiTests(SparsityApiTests.Factory factory) : IClassF
     }
 
     [Fact]
-    public async Task Attention_sparsity_without_a_causal_lm_names_the_missing_model()
+    public async Task Attention_sparsity_of_an_unknown_causal_lm_names_the_ones_there_are()
     {
         var client = await factory.CreateLoadedClientAsync();
 
-        var response = await client.PostAsJsonAsync("/v1/diagnostics/sparsity", new { inputs = new[] { "<s> x1" }, target = "attention" });
+        var response = await client.PostAsJsonAsync("/v1/diagnostics/sparsity", new { inputs = new[] { "<s> x1" }, target = "attention", model = "no-such-lm" });
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         var problem = await Json(response);
-        Assert.Equal("icl-causal", problem.GetProperty("model").GetString());
-        Assert.Empty(problem.GetProperty("available").EnumerateArray());
+        Assert.Equal("no-such-lm", problem.GetProperty("model").GetString());
+        Assert.Equal(["icl-causal"], problem.GetProperty("available").EnumerateArray().Select(m => m.GetString()));
     }
 }
