@@ -9,7 +9,7 @@ public sealed class LmOptions
 
     /// <summary>The model used when a request names none.</summary>
     [Required] public string DefaultModel { get; set; } = "icl-causal";
-    /// <summary>Demonstrations one classification may carry; each window holds (W − 3) / 4 of them.</summary>
+    /// <summary>Demonstrations one classification may carry; each window holds (W − 2) / 2 of them.</summary>
     [Range(0, 65_536)] public int MaxDemonstrations { get; set; } = 1024;
     /// <summary>Jobs waiting per model before 429.</summary>
     [Range(1, 4096)] public int QueueCapacity { get; set; } = 64;
