@@ -89,11 +89,6 @@ public static class LmCompareCommand
             if (curve.Mask == "prefix")
                 line.LinePattern = LinePattern.Dashed;
         }
-        plot.Axes.Bottom.Label.Text = "training step";
-        plot.Axes.Left.Label.Text = "held-out accuracy of the query's label";
-        plot.Axes.SetLimitsY(0, 1.02);
-        plot.ShowLegend(Alignment.LowerRight);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        plot.SavePng(path, 800, 480);
+        AccuracyPlot.Save(plot, "training step", "held-out accuracy of the query's label", path);
     }
 }

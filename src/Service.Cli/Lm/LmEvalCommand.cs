@@ -136,11 +136,6 @@ public static class LmEvalCommand
         var bound = plot.Add.Scatter(rows.Select(r => Math.Log2(r.K)).ToArray(), rows.Select(r => 1 - Math.Pow(1 - 1.0 / task.Clusters, r.K)).ToArray());
         bound.LegendText = "query's cluster among the demonstrations";
         bound.LinePattern = LinePattern.Dashed;
-        plot.Axes.Bottom.Label.Text = "log₂ k (demonstrations)";
-        plot.Axes.Left.Label.Text = "accuracy";
-        plot.Axes.SetLimitsY(0, 1.02);
-        plot.ShowLegend(Alignment.LowerRight);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        plot.SavePng(path, 800, 480);
+        AccuracyPlot.Save(plot, "log₂ k (demonstrations)", "accuracy", path);
     }
 }
