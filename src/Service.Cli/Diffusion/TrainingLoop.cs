@@ -8,20 +8,22 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using Service.Training.Diffusion;
+using Service.Training.Schedules;
 
 namespace Service.Cli.Diffusion;
 
 /// <summary>Common options of <c>diffusion train</c> and <c>diffusion train-head</c>.</summary>
 sealed record TrainingSettings(
     long Steps, int BatchSize, double LearningRate, double EmaDecay, long Seed,
-    string CheckpointDirectory, int CheckpointEvery, bool Resume, string Output, int Threads, int LogEvery, double MaxMinutes);
+    string CheckpointDirectory, int CheckpointEvery, bool Resume, string Output, int Threads, int LogEvery, double MaxMinutes,
+    string LrSchedule = "constant", long WarmupSteps = 0);
 
 /// <summary>What a checkpoint's state.json records besides the weight files.</summary>
 sealed record CheckpointState(long Step, long Seed, double WallSeconds, string Description);
 
 /// <summary>
 /// The step loop shared by backbone and head training: a fixed-seed batch draw, the loss, Adam with gradient-norm
-/// clipping at 1, an EMA of the trained parameters, a Spectre progress bar (plain log lines when output is
+/// clipping at 1 and a learning-rate schedule, an EMA of the trained parameters, a Spectre progress bar (plain log lines when output is
 /// redirected), checkpoints every M steps and resume from the latest.
 /// </summary>
 /// <remarks>
@@ -58,6 +60,7 @@ sealed class TrainingLoop(
         if (trainedAll.Count != emaParameters.Count)
             throw new InvalidOperationException("EMA and trained modules differ in shape.");
         using var optimizer = optim.Adam(parameters, settings.LearningRate);
+        var schedule = LearningRateSchedules.Create(settings.LrSchedule, settings.LearningRate, settings.WarmupSteps, settings.Steps);
         var startStep = 0L;
         var priorSeconds = 0.0;
         Directory.CreateDirectory(settings.CheckpointDirectory);
@@ -93,6 +96,8 @@ sealed class TrainingLoop(
             var indices = randint(0, count, [settings.BatchSize], dtype: ScalarType.Int64, generator: generator);
             var batch = trainImages.index_select(0, indices);
             var value = loss(batch, generator);
+            foreach (var group in optimizer.ParamGroups)
+                group.LearningRate = schedule.At(step);
             optimizer.zero_grad();
             value.backward();
             var norm = nn.utils.clip_grad_norm_(parameters, 1.0);

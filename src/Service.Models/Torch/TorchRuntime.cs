@@ -50,6 +50,7 @@ public static partial class TorchRuntime
             }
 
             GlibcMalloc.KeepFreedMemory();
+            AtenKernels.PinDefault();
             try
             {
                 LoadBackend();

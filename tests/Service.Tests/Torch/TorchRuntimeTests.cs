@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Service.Models.Torch;
 using TorchSharp;
 
@@ -29,6 +30,26 @@ public sealed class TorchRuntimeTests
             Assert.Matches("^(already )?patched ", TorchRuntime.Status);
             Assert.Contains(File.ReadLines("/proc/self/maps"), line => line.EndsWith(" " + path, StringComparison.Ordinal));
         }
+    }
+}
+
+public sealed class AtenKernelsTests
+{
+    [DllImport("libc.so.6", EntryPoint = "getenv")]
+    static extern nint GetEnv([MarshalAs(UnmanagedType.LPUTF8Str)] string name);
+
+    [Fact]
+    public void EnsureInitialized_LeavesAnAtenCapabilityInTheCEnvironment_WhereLibtorchReadsIt()
+    {
+        TorchRuntime.EnsureInitialized();
+
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64)
+            return;
+        // Either the process was started with one (kept as is) or the runtime pinned AVX2 through setenv(3);
+        // .NET's own environment block would not be visible to libtorch.
+        var value = Marshal.PtrToStringUTF8(GetEnv(AtenKernels.Variable));
+        Assert.Equal(Environment.GetEnvironmentVariable(AtenKernels.Variable) ?? AtenKernels.Default, value);
+        Assert.Contains(AtenKernels.Variable, AtenKernels.Status);
     }
 }
 

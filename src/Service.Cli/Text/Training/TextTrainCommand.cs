@@ -12,6 +12,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using Service.Training;
 using Service.Training.Text;
+using Service.Training.Schedules;
 
 namespace Service.Cli.Text.Training;
 
@@ -227,6 +228,7 @@ sealed class TextTrainer(TextTrainSettings settings)
         // lora-opt keeps no state across steps (Adam moments restart with every resample, κ = 1): resuming needs only
         // the weights and a projection stream that depends on the step.
         using var adam = settings.Adaptation == Adaptation.LoraOptimizer ? null : optim.Adam(trained, settings.LearningRate);
+        var schedule = new WarmupLinearDecay(settings.LearningRate, settings.WarmupSteps, settings.Steps);
         using var projected = settings.Adaptation == Adaptation.LoraOptimizer
             ? new LowRankProjectedOptimizer(trained, new LowRankProjectedOptions
             {
@@ -281,7 +283,7 @@ sealed class TextTrainer(TextTrainSettings settings)
                 if (adam is not null && settings.WarmupSteps > 0)
                 {
                     foreach (var group in adam.ParamGroups)
-                        group.LearningRate = LearningRateAt(step);
+                        group.LearningRate = schedule.At(step);
                 }
                 adam?.zero_grad();
                 projected?.ZeroGrad();
@@ -331,11 +333,6 @@ sealed class TextTrainer(TextTrainSettings settings)
         File.WriteAllText(Path.Combine(settings.RunDirectory, "run.json"), JsonSerializer.Serialize(info, new JsonSerializerOptions { WriteIndented = true }));
         AnsiConsole.MarkupLine($"{settings.Name}: {step}/{settings.Steps} steps, loss(last 50) {tail:0.0000}, {wall / 60:F1} min, {pairs / wall:F1} pairs/s, {skipped} skipped");
     }
-
-    /// <summary>Linear warm-up to the peak over <c>WarmupSteps</c>, then linear decay to 0 at the last step.</summary>
-    double LearningRateAt(int step) => step < settings.WarmupSteps
-        ? settings.LearningRate * (step + 1) / settings.WarmupSteps
-        : settings.LearningRate * Math.Max(0, settings.Steps - step) / Math.Max(1, settings.Steps - settings.WarmupSteps);
 
     /// <summary>
     /// Cross-encoder loss over candidate lists (gold first in each). Pairs run in micro-batches of similar length, so a

