@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The diffusion evaluation of docs/results/diffusion.md: trains the FID classifier if it is missing, re-estimates Γ
-# with M = 100 if gamma.json has fewer samples, then runs (or resumes) `diffusion evaluate`, whose finished cells land
+# with M = 1,000 if gamma.json has fewer samples, then runs (or resumes) `diffusion evaluate`, whose finished cells land
 # in docs/results/diffusion/cells.jsonl. Safe to re-run after an interruption.   (log: data/diffusion/logs/evaluate.log)
 # Runs from a copy of the CLI build (data/diffusion/cli-eval) so that rebuilding the tree cannot disturb a long run.
 set -euo pipefail
@@ -20,8 +20,8 @@ fi
 cli=(dotnet data/diffusion/cli-eval/service-cli.dll diffusion)
 mkdir -p data/diffusion/logs
 [[ -f models/diffusion/mnist-classifier/classifier.pt ]] || "${cli[@]}" classifier --epochs 8 --seed 7
-if ! grep -q '"Samples":\(1[0-9][0-9]\|[2-9][0-9][0-9]\)' models/diffusion/mnist-unet/gamma.json; then
-  "${cli[@]}" gamma --model models/diffusion/mnist-unet/unet.pt --samples 100 --seed 3 >> data/diffusion/logs/gamma.log 2>&1
+if ! grep -q '"Samples":[1-9][0-9][0-9][0-9]' models/diffusion/mnist-unet/gamma.json; then
+  "${cli[@]}" gamma --model models/diffusion/mnist-unet/unet.pt --samples 1000 --seed 3 >> data/diffusion/logs/gamma.log 2>&1
 fi
 # A fresh process every 30 minutes (the run resumes at the next batch): one process running for hours slowed down
 # as its resident memory grew (FID cells at K = 100 took 366, 389, then 414 s).

@@ -27,12 +27,16 @@ public static class EvaluateCommand
     static readonly string[] NllVariances = ["fixed-small", "fixed-large", "analytic", "npr", "sn"];
     static readonly int[] GridK = [10, 100, 1000];
 
-    /// <summary>One planned cell.</summary>
-    sealed record CellSpec(string Metric, string? Process, string? Variance, string? Trajectory, int K)
+    /// <summary>Extra sampling seeds of the FID cells at K ≤ 25, beside --seed: the spread that "tie" and "win" are judged against.</summary>
+    public static readonly int[] SpreadSeedOffsets = [1, 2];
+    public static readonly int[] SpreadK = [10, 25];
+
+    /// <summary>One planned cell; <paramref name="SeedOffset"/> &gt; 0 draws its x_{τ_K} and noise from --seed + offset.</summary>
+    sealed record CellSpec(string Metric, string? Process, string? Variance, string? Trajectory, int K, int SeedOffset = 0)
     {
         public string Key => Metric switch
         {
-            "fid" => $"fid/{Process}/{Variance}/{Trajectory}/K{K}",
+            "fid" => EvaluationReport.FidKey(Process!, Variance!, Trajectory!, K, SeedOffset),
             "nll" => $"nll/{Trajectory}/K{K}",
             _ => "floor/test-vs-train",
         };
@@ -49,6 +53,15 @@ public static class EvaluateCommand
             plan.AddRange(new[] { "ddim", "analytic", "npr", "sn" }.Select(v => new CellSpec("fid", "ddim", v, "even", k)));
             if (k == 25)
                 plan.AddRange(SmallK.Select(kk => new CellSpec("nll", "ddpm", null, "optimal", kk)));
+        }
+        // The baselines and the optimal variances on the optimal trajectory too (issue 19), then the seed spread.
+        foreach (var k in SmallK)
+            plan.AddRange(new[] { "fixed-small", "fixed-large", "analytic", "npr" }.Select(v => new CellSpec("fid", "ddpm", v, "optimal", k)));
+        foreach (var offset in SpreadSeedOffsets)
+        foreach (var k in SpreadK)
+        {
+            plan.AddRange(new[] { "fixed-small", "fixed-large", "analytic", "npr", "sn" }.Select(v => new CellSpec("fid", "ddpm", v, "even", k, offset)));
+            plan.AddRange(new[] { "ddim", "analytic", "npr", "sn" }.Select(v => new CellSpec("fid", "ddim", v, "even", k, offset)));
         }
         plan.Add(new("fid", "ddpm", "fixed-small", "even", 1000));
         plan.Add(new("fid", "ddim", "ddim", "even", 1000));
@@ -86,7 +99,7 @@ public static class EvaluateCommand
             var reportPath = parse.GetValue(report)!;
             if (parse.GetValue(reportOnly))
             {
-                EvaluationReport.Write(store.ReadAll(), Plan().Select(c => c.Key).ToList(), reportPath, parse.GetValue(modelDir)!, parse.GetValue(classifier)!);
+                EvaluationReport.Write(store.ReadAll(), Plan().Select(c => c.Key).ToList(), reportPath, parse.GetValue(modelDir)!, parse.GetValue(classifier)!, parse.GetValue(seed));
                 return 0;
             }
             var run = new Runner(
@@ -152,7 +165,7 @@ public static class EvaluateCommand
 
         int Report()
         {
-            EvaluationReport.Write(store.ReadAll(), Plan().Select(c => c.Key).ToList(), reportPath, modelDir, classifierPath);
+            EvaluationReport.Write(store.ReadAll(), Plan().Select(c => c.Key).ToList(), reportPath, modelDir, classifierPath, seed);
             return 0;
         }
 
@@ -176,8 +189,12 @@ public static class EvaluateCommand
             // The papers' protocol: the σ cap (2 px for DDPM on the linear schedule, 1 px for DDIM) goes with the
             // optimal variances; the handcrafted baselines run as published, uncapped.
             var clip = optimal ? (process == DiffusionProcess.Ddpm ? 2 : 1) : 0;
-            var tau = Trajectory.Even(model.Schedule.Steps, spec.K);
+            // The optimal τ is the likelihood DP's (η = 1 for DDPM), as in the NLL table.
+            var tau = spec.Trajectory == "optimal"
+                ? Trajectory.Optimal(model.Schedule, gamma, spec.K, eta: 1, dataInUnitBox: true)
+                : Trajectory.Even(model.Schedule.Steps, spec.K);
             var settings = new DiffusionSamplerSettings(tau, process, variance, Eta: 0, Gamma: gamma, ClipPixels: clip);
+            var cellSeed = seed + spec.SeedOffset;
 
             var partial = new PartialCell(partialDir, spec.Key);
             var images = partial.ReadFloats(); // [done, d]
@@ -191,7 +208,7 @@ public static class EvaluateCommand
                 for (var b = doneBatches; b < batches && !OutOfTime; b++)
                 {
                     var rows = Math.Min(batchSize, samples - b * batchSize);
-                    var random = new Random(unchecked(seed * 1_000_003 + b)); // same x_{τ_K} and z stream in every cell
+                    var random = new Random(unchecked(cellSeed * 1_000_003 + b)); // same x_{τ_K} and z stream in every cell of a seed
                     var x = new float[rows * d]; // [B, d]
                     GaussianNoise.Fill(random, x);
                     DiffusionSampler.Sample(model, settings, x, x, random, (_, _) => { task.Increment(1); return true; });
@@ -204,7 +221,7 @@ public static class EvaluateCommand
                 return null;
             var features = classifier.ExtractFeatures(images);
             var fid = FrechetDistance.Compute(FrechetDistance.Moments(features, MnistClassifier.FeatureDimension), reference);
-            if (GridK.Contains(spec.K))
+            if (GridK.Contains(spec.K) && spec.Trajectory == "even" && spec.SeedOffset == 0)
                 WriteGrid(spec, images.AsSpan(0, 64 * d));
             var cell = new EvaluationCell(spec.Key, "fid", spec.Process, spec.Variance, spec.Trajectory, spec.K, samples, fid, null, null, partial.Seconds, DateTimeOffset.UtcNow);
             partial.Delete();

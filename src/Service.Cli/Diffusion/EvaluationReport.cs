@@ -15,17 +15,22 @@ public static class EvaluationReport
     const string End = "<!-- generated: end -->";
     static readonly int[] Columns = [10, 25, 50, 100, 1000];
 
-    static readonly (string Process, string Variance, string Label)[] FidRows =
+    static readonly (string Process, string Variance, string Trajectory, string Label)[] FidRows =
     [
-        ("ddpm", "fixed-small", "DDPM, σ² = β̃ (fixed-small)"),
-        ("ddpm", "fixed-large", "DDPM, σ² = β (fixed-large)"),
-        ("ddpm", "analytic", "Analytic-DDPM"),
-        ("ddpm", "npr", "NPR-DDPM"),
-        ("ddpm", "sn", "SN-DDPM"),
-        ("ddim", "ddim", "DDIM, η = 0"),
-        ("ddim", "analytic", "Analytic-DDIM"),
-        ("ddim", "npr", "NPR-DDIM"),
-        ("ddim", "sn", "SN-DDIM"),
+        ("ddpm", "fixed-small", "even", "DDPM, σ² = β̃ (fixed-small)"),
+        ("ddpm", "fixed-large", "even", "DDPM, σ² = β (fixed-large)"),
+        ("ddpm", "analytic", "even", "Analytic-DDPM"),
+        ("ddpm", "npr", "even", "NPR-DDPM"),
+        ("ddpm", "sn", "even", "SN-DDPM"),
+        ("ddim", "ddim", "even", "DDIM, η = 0"),
+        ("ddim", "analytic", "even", "Analytic-DDIM"),
+        ("ddim", "npr", "even", "NPR-DDIM"),
+        ("ddim", "sn", "even", "SN-DDIM"),
+        // The likelihood DP's trajectory, baselines included: how much of a difference is the trajectory alone.
+        ("ddpm", "fixed-small", "optimal", "DDPM, σ² = β̃ (fixed-small), optimal τ"),
+        ("ddpm", "fixed-large", "optimal", "DDPM, σ² = β (fixed-large), optimal τ"),
+        ("ddpm", "analytic", "optimal", "Analytic-DDPM, optimal τ"),
+        ("ddpm", "npr", "optimal", "NPR-DDPM, optimal τ"),
     ];
 
     static readonly (string Trajectory, string Variance, string Label)[] NllRows =
@@ -45,7 +50,11 @@ public static class EvaluationReport
 
     public static string GridName(string process, string variance, int k) => $"{process}-{variance}-k{k}.png";
 
-    public static void Write(IReadOnlyList<EvaluationCell> cells, IReadOnlyList<string> plan, string path, string modelDir, string classifierPath)
+    /// <summary>A FID cell's key; cells drawn from --seed + offset (offset &gt; 0) carry it as a suffix.</summary>
+    public static string FidKey(string process, string variance, string trajectory, int k, int seedOffset = 0) =>
+        $"fid/{process}/{variance}/{trajectory}/K{k}" + (seedOffset > 0 ? $"/seed+{seedOffset}" : "");
+
+    public static void Write(IReadOnlyList<EvaluationCell> cells, IReadOnlyList<string> plan, string path, string modelDir, string classifierPath, int seed)
     {
         var byKey = cells.GroupBy(c => c.Cell).ToDictionary(g => g.Key, g => g.Last());
         var text = new StringBuilder();
@@ -60,6 +69,7 @@ public static class EvaluationReport
         Context(text, byKey, modelDir, classifierPath);
         NllTable(text, byKey);
         FidTable(text, byKey);
+        FidSpread(text, byKey, seed);
         SpeedUps(text, byKey);
         Throughput(text, byKey);
         Grids(text, byKey, path);
@@ -120,12 +130,60 @@ public static class EvaluationReport
         text.AppendLine("### FID (1,000 samples per cell against the training split; lower is better)");
         text.AppendLine();
         Header(text, "process, variance");
-        foreach (var (process, variance, label) in FidRows)
+        foreach (var (process, variance, trajectory, label) in FidRows)
         {
             var row = Columns.Select(k =>
-                k == 1000 && !IsBaseline(variance) ? "—"
-                : byKey.TryGetValue($"fid/{process}/{variance}/even/K{k}", out var cell) ? cell.Fid!.Value.ToString("F2", CultureInfo.InvariantCulture)
+                k == 1000 && (!IsBaseline(variance) || trajectory == "optimal") ? "—"
+                : byKey.TryGetValue(FidKey(process, variance, trajectory, k), out var cell) ? cell.Fid!.Value.ToString("F2", CultureInfo.InvariantCulture)
                 : "pending");
+            text.AppendLine($"| {label} | {string.Join(" | ", row)} |");
+        }
+        text.AppendLine();
+    }
+
+    /// <summary>
+    /// FID at small K over 3 sampling seeds, and each variance's difference to its process's baseline (fixed-small for
+    /// DDPM, η = 0 for DDIM) paired by seed: both rows start from the same x_{τ_K} and noise for a given seed, so the
+    /// paired difference carries less of the seed's noise than the two means do.
+    /// </summary>
+    static void FidSpread(StringBuilder text, Dictionary<string, EvaluationCell> byKey, int seed)
+    {
+        var offsets = new[] { 0 }.Concat(EvaluateCommand.SpreadSeedOffsets).ToArray();
+        text.AppendLine($"### FID spread over {offsets.Length} sampling seeds ({string.Join(", ", offsets.Select(o => seed + o))}; the table above is seed {seed})");
+        text.AppendLine();
+        text.AppendLine("Mean ± sample standard deviation over the seeds, and the difference to the same process's baseline row");
+        text.AppendLine("(DDPM fixed-small, DDIM η = 0) paired by seed: mean (smallest, largest). Negative = better than the baseline.");
+        text.AppendLine();
+        var header = EvaluateCommand.SpreadK.SelectMany(k => new[] { $"K = {k}", $"Δ baseline, K = {k}" });
+        text.AppendLine($"| process, variance | {string.Join(" | ", header)} |");
+        text.AppendLine($"|---|{string.Concat(Enumerable.Repeat("---|", EvaluateCommand.SpreadK.Length * 2))}");
+        foreach (var (process, variance, trajectory, label) in FidRows.Where(r => r.Trajectory == "even"))
+        {
+            var baseline = process == "ddpm" ? "fixed-small" : "ddim";
+            var row = new List<string>();
+            foreach (var k in EvaluateCommand.SpreadK)
+            {
+                var values = offsets.Select(o => byKey.GetValueOrDefault(FidKey(process, variance, trajectory, k, o))?.Fid).ToArray();
+                var baselines = offsets.Select(o => byKey.GetValueOrDefault(FidKey(process, baseline, trajectory, k, o))?.Fid).ToArray();
+                if (values.Any(v => v is null))
+                {
+                    row.AddRange(["pending", "pending"]);
+                    continue;
+                }
+                var v = values.Select(x => x!.Value).ToArray();
+                var mean = v.Average();
+                var sd = Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1));
+                row.Add(string.Create(CultureInfo.InvariantCulture, $"{mean:F2} ± {sd:F2}"));
+                if (variance == baseline)
+                    row.Add("—");
+                else if (baselines.Any(b => b is null))
+                    row.Add("pending");
+                else
+                {
+                    var deltas = v.Zip(baselines, (a, b) => a - b!.Value).ToArray();
+                    row.Add(string.Create(CultureInfo.InvariantCulture, $"{deltas.Average():+0.00;−0.00} ({deltas.Min():+0.00;−0.00}, {deltas.Max():+0.00;−0.00})"));
+                }
+            }
             text.AppendLine($"| {label} | {string.Join(" | ", row)} |");
         }
         text.AppendLine();
@@ -141,16 +199,16 @@ public static class EvaluationReport
         text.AppendLine("|---|---|---|---|---|");
         // One reference for both processes, the best K = 1000 baseline run so far (a pending one can only lower it): a
         // process's own K = 1000 baseline can be poor (DDIM η = 0 here), and reaching a poor reference is no speed-up.
-        var references = FidRows.Where(r => IsBaseline(r.Variance))
-            .Select(r => byKey.GetValueOrDefault($"fid/{r.Process}/{r.Variance}/even/K1000")).OfType<EvaluationCell>().ToList();
+        var references = FidRows.Where(r => IsBaseline(r.Variance) && r.Trajectory == "even")
+            .Select(r => byKey.GetValueOrDefault(FidKey(r.Process, r.Variance, "even", 1000))).OfType<EvaluationCell>().ToList();
         if (references.Count == 0)
             text.AppendLine("| FID | all rows | pending | | |");
         else
         {
             var reference = references.Min(r => r.Fid!.Value);
-            foreach (var (process, variance, label) in FidRows)
+            foreach (var (process, variance, trajectory, label) in FidRows)
             {
-                var reached = Columns.FirstOrDefault(k => byKey.GetValueOrDefault($"fid/{process}/{variance}/even/K{k}")?.Fid <= reference);
+                var reached = Columns.FirstOrDefault(k => byKey.GetValueOrDefault(FidKey(process, variance, trajectory, k))?.Fid <= reference);
                 text.AppendLine($"| FID | {label} | {reference:F2} | {Reached(reached)} |");
             }
         }
@@ -181,10 +239,10 @@ public static class EvaluationReport
         text.AppendLine();
         text.AppendLine("| process, variance | K = 10 | K = 100 | K = 1000 |");
         text.AppendLine("|---|---|---|---|");
-        foreach (var (process, variance, label) in FidRows)
+        foreach (var (process, variance, trajectory, label) in FidRows.Where(r => r.Trajectory == "even"))
         {
             var row = new[] { 10, 100, 1000 }.Select(k =>
-                byKey.TryGetValue($"fid/{process}/{variance}/even/K{k}", out var cell) ? (cell.Count / cell.WallSeconds).ToString("F1", CultureInfo.InvariantCulture) : "—");
+                byKey.TryGetValue(FidKey(process, variance, trajectory, k), out var cell) ? (cell.Count / cell.WallSeconds).ToString("F1", CultureInfo.InvariantCulture) : "—");
             text.AppendLine($"| {label} | {string.Join(" | ", row)} |");
         }
         text.AppendLine();
@@ -193,13 +251,13 @@ public static class EvaluationReport
     static void Grids(StringBuilder text, Dictionary<string, EvaluationCell> byKey, string reportPath)
     {
         var folder = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(reportPath))!, "diffusion");
-        var shown = FidRows.SelectMany(r => new[] { 10, 100, 1000 }.Select(k => (r, k)))
+        var shown = FidRows.Where(r => r.Trajectory == "even").SelectMany(r => new[] { 10, 100, 1000 }.Select(k => (r, k)))
             .Where(x => File.Exists(Path.Combine(folder, GridName(x.r.Process, x.r.Variance, x.k)))).ToList();
         if (shown.Count == 0)
             return;
         text.AppendLine("### Samples (the first 64 of each cell; every cell starts from the same x_N and noise stream)");
         text.AppendLine();
-        foreach (var ((process, variance, label), k) in shown)
+        foreach (var ((process, variance, _, label), k) in shown)
             text.AppendLine($"- {label}, K = {k}: ![{label} K={k}](diffusion/{GridName(process, variance, k)})");
         text.AppendLine();
     }
