@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Service.Models.Diffusion.Serving;
 
 namespace Service.Cli.Diffusion;
 
@@ -91,8 +92,10 @@ public static class EvaluationReport
         var gammaPath = Path.Combine(modelDir, "gamma.json");
         if (File.Exists(gammaPath))
         {
-            using var json = JsonDocument.Parse(File.ReadAllText(gammaPath));
-            text.AppendLine($"Γ table: `{gammaPath}`, M = {json.RootElement.GetProperty("Samples").GetInt32()} training images.");
+            var table = GammaTable.Read(modelDir);
+            var above = Enumerable.Range(1, table.Gamma.Length - 1).Count(n => table.Gamma[n] > 1);
+            var errors = table.StandardError is null ? "" : $"; Γ_n > 1 at {above} timesteps, by more than one standard error at {table.AboveOne(1).Count}, by more than two at {table.AboveOne(2).Count}";
+            text.AppendLine($"Γ table: `{gammaPath}`, M = {table.Samples:N0} training images{errors}.");
         }
         text.AppendLine();
     }

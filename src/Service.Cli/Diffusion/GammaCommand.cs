@@ -33,13 +33,17 @@ public static class GammaCommand
             var rows = Enumerable.Range(0, train.Count).OrderBy(_ => random.Next()).Take(count)
                 .SelectMany(i => train.Images.AsSpan(i * MnistDataset.Pixels, MnistDataset.Pixels).ToArray()).ToArray(); // [M, d]
 
+            var standardError = new double[network.Schedule.Steps + 1];
             var gamma = AnsiConsole.Progress().Start(progress =>
             {
                 var task = progress.AddTask($"Γ over {count} images", maxValue: network.Schedule.Steps);
-                return GammaEstimator.Estimate(network, rows, random, batchSize: 100, new Progress<int>(n => task.Value = n));
+                return GammaEstimator.Estimate(network, rows, random, batchSize: 100, new Progress<int>(n => task.Value = n), standardError: standardError);
             });
-            var path = new GammaTable(count, parse.GetValue(seed), gamma).WriteBeside(weights);
-            AnsiConsole.MarkupLine($"Γ_1 = {gamma[1]:0.0000}, Γ_500 = {gamma[network.Schedule.Steps / 2]:0.0000}, Γ_N = {gamma[^1]:0.0000} → {path}");
+            var table = new GammaTable(count, parse.GetValue(seed), gamma, standardError);
+            var path = table.WriteBeside(weights);
+            var above = Enumerable.Range(1, gamma.Length - 1).Count(n => gamma[n] > 1);
+            AnsiConsole.MarkupLine($"Γ_1 = {gamma[1]:0.0000}, Γ_500 = {gamma[network.Schedule.Steps / 2]:0.0000}, Γ_N = {gamma[^1]:0.0000}; " +
+                $"Γ_n > 1 at {above} timesteps, by more than one standard error at {table.AboveOne(1).Count}, by more than two at {table.AboveOne(2).Count} → {path}");
             return 0;
         });
         return command;

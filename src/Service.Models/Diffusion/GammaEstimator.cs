@@ -20,6 +20,7 @@ public static class GammaEstimator
     /// <param name="batchSize">Rows per <see cref="IEpsilonModel.Predict"/> call.</param>
     /// <param name="progress">Reports n after Γ_n is done (1..N), e.g. for a progress bar.</param>
     /// <param name="cancellationToken">Checked once per timestep.</param>
+    /// <param name="standardError">If given ([N + 1]): the Monte Carlo standard error of each Γ_n, sd_m(‖ε̂_m‖²/d)/√M.</param>
     /// <returns>Γ [N + 1]: Γ_n at index n, index 0 unused (0).</returns>
     public static double[] Estimate(
         IEpsilonModel model,
@@ -27,7 +28,8 @@ public static class GammaEstimator
         Random random,
         int batchSize = 256,
         IProgress<int>? progress = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        double[]? standardError = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(random);
@@ -44,6 +46,8 @@ public static class GammaEstimator
         var epsilon = new float[batchRows * d]; // ε̂ [B, d]
         var head = model.Head == CovarianceHead.None ? [] : new float[batchRows * d]; // discarded
         var gamma = new double[steps + 1];
+        if (standardError is not null && standardError.Length != steps + 1)
+            throw new ArgumentException($"The standard-error buffer needs N + 1 = {steps + 1} entries.", nameof(standardError));
 
         for (var n = 1; n <= steps; n++)
         {
@@ -51,6 +55,7 @@ public static class GammaEstimator
             var sqrtAlphaBar = (float)Math.Sqrt(schedule.AlphaBar(n)); // √ᾱ_n
             var sqrtBetaBar = (float)Math.Sqrt(schedule.BetaBar(n)); // √β̄_n
             var sumOfSquares = 0.0;
+            double rowSum = 0, rowSumOfSquares = 0; // of s_m = ‖ε̂_m‖²/d, for the standard error
             for (var start = 0; start < rows; start += batchRows)
             {
                 var count = Math.Min(batchRows, rows - start);
@@ -63,8 +68,22 @@ public static class GammaEstimator
                 model.Predict(x, n, predicted, head.AsSpan(0, head.Length == 0 ? 0 : count * d));
                 // Accumulate per batch in double: a float running sum over M·d terms would lose digits.
                 sumOfSquares += TensorPrimitives.SumOfSquares<float>(predicted);
+                if (standardError is not null)
+                {
+                    for (var i = 0; i < count; i++)
+                    {
+                        var value = (double)TensorPrimitives.SumOfSquares<float>(predicted.Slice(i * d, d)) / d;
+                        rowSum += value;
+                        rowSumOfSquares += value * value;
+                    }
+                }
             }
             gamma[n] = sumOfSquares / ((double)rows * d);
+            if (standardError is not null)
+            {
+                var mean = rowSum / rows;
+                standardError[n] = rows > 1 ? Math.Sqrt(Math.Max(0, rowSumOfSquares - rows * mean * mean) / (rows - 1) / rows) : double.NaN;
+            }
             progress?.Report(n);
         }
         return gamma;

@@ -33,6 +33,35 @@ public sealed class GaussianModelTests
     }
 
     [Fact]
+    public void Monte_Carlo_gamma_standard_error_matches_the_closed_form_and_leaves_gamma_unchanged()
+    {
+        var model = GaussianModel.Gauss64();
+        const int rows = 400;
+        var data = model.Sample(new Random(1), rows);
+        var standardError = new double[1001];
+
+        var plain = GammaEstimator.Estimate(model, data, new Random(2), batchSize: 128);
+        var gamma = GammaEstimator.Estimate(model, data, new Random(2), batchSize: 128, standardError: standardError);
+
+        Assert.Equal(plain, gamma);
+        var d = model.Dimension;
+        for (var n = 1; n <= 1000; n++)
+        {
+            // The same closed form as above: SE = √((2/d²) Σ_i (β̄/v_i)² / M). A sample sd of 400 near-normal rows is
+            // within about 3.5 % of the truth (one sd), so 25 % is far outside noise.
+            var sumSquares = 0.0;
+            for (var i = 0; i < d; i++)
+            {
+                var ratio = model.Schedule.BetaBar(n) / (model.Schedule.AlphaBar(n) * model.Std[i] * model.Std[i] + model.Schedule.BetaBar(n));
+                sumSquares += ratio * ratio;
+            }
+            var exact = Math.Sqrt(2 * sumSquares / (d * d) / rows);
+            Assert.InRange(standardError[n] / exact, 0.75, 1.25);
+        }
+        Assert.Throws<ArgumentException>(() => GammaEstimator.Estimate(model, data, new Random(2), standardError: new double[10]));
+    }
+
+    [Fact]
     public void Epsilon_is_the_posterior_mean_of_the_noise()
     {
         // E[ε | x_n] computed by brute-force regression: draw (x₀, ε) pairs, bucket by x_n in 1-D, compare.

@@ -2,9 +2,17 @@ using System.Text.Json;
 
 namespace Service.Models.Diffusion.Serving;
 
-/// <summary>A model's Monte Carlo Γ table as stored beside its weights (gamma.json): how it was made, and Γ_n at index n.</summary>
-public sealed record GammaTable(int Samples, int Seed, double[] Gamma)
+/// <summary>
+/// A model's Monte Carlo Γ table as stored beside its weights (gamma.json): how it was made, Γ_n at index n, and each
+/// Γ_n's standard error where it was recorded (tables made before it was are read with none).
+/// </summary>
+public sealed record GammaTable(int Samples, int Seed, double[] Gamma, double[]? StandardError = null)
 {
+    /// <summary>The n with Γ_n &gt; 1 by more than <paramref name="errors"/> standard errors; the truth is ≤ 1 on data in [−1, 1].</summary>
+    public IReadOnlyList<int> AboveOne(double errors) => StandardError is null
+        ? []
+        : Enumerable.Range(1, Gamma.Length - 1).Where(n => Gamma[n] > 1 + errors * StandardError[n]).ToList();
+
     public const string FileName = "gamma.json";
 
     /// <summary>Writes gamma.json in the folder of <paramref name="weightsPath"/>; returns its path.</summary>
