@@ -5,6 +5,7 @@ using System.Globalization;
 using Service.Models.Diffusion;
 using Service.Models.Diffusion.Serving;
 using Service.Models.Diffusion.Unet;
+using Service.Models.Torch;
 using Spectre.Console;
 using static Service.Cli.Benchmarks.BenchmarkReport;
 using static TorchSharp.torch;
@@ -38,6 +39,7 @@ public static class SamplingBenchmarkCommand
 
     static void Run(string modelDir, int[] ks, int count, int rounds, int threads, FileInfo? output)
     {
+        AtenKernels.PinForSampling();
         using var model = UnetEpsilonModel.Load(Path.Combine(modelDir, "unet.pt"));
         set_num_threads(threads);
         var gamma = GammaTable.Read(modelDir).Gamma;
@@ -56,7 +58,7 @@ public static class SamplingBenchmarkCommand
         var table = new Table().AddColumns("K", "images/s per round", "median images/s", "median s per image");
         var lines = new List<string>
         {
-            $"### `bench sampling` ({DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores, {threads} libtorch threads, {malloc})",
+            $"### `bench sampling` ({DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores, {threads} libtorch threads, {malloc}, ATen kernels: {AtenKernels.Status})",
             "",
             $"`service-cli bench sampling --steps {string.Join(',', ks)} --count {count} --rounds {rounds}`: one batch of {count} MNIST images, Analytic-DDPM on the even trajectory.",
             "",

@@ -121,6 +121,7 @@ public static class EvaluateCommand
 
         public int Execute()
         {
+            AtenKernels.PinForSampling(); // sampling only: no backward pass in this process
             TorchRuntime.EnsureInitialized(); // patches LibTorchSharp where needed, before the first torch call
             set_num_threads(threads);
             var plan = Plan();

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Service.Models.Diffusion;
 using Service.Models.Diffusion.Serving;
 using Service.Models.Diffusion.Unet;
+using Service.Models.Torch;
 using Spectre.Console;
 using Service.Training.Diffusion;
 
@@ -25,6 +26,7 @@ public static class GammaCommand
         };
         command.SetAction(parse =>
         {
+            AtenKernels.PinForSampling();
             var weights = parse.GetValue(model)!;
             using var network = UnetEpsilonModel.Load(weights);
             var train = MnistDataset.LoadPackage(parse.GetValue(data) ?? MnistDataset.DefaultPackageDirectory()).Train();

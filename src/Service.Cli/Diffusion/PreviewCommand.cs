@@ -46,6 +46,7 @@ public static class PreviewCommand
 
     static void Run(string weightsPath, int samples, int batchSize, int k, int seed, int threads, string classifierPath, string dataDir, string output)
     {
+        AtenKernels.PinForSampling();
         TorchRuntime.EnsureInitialized();
         set_num_threads(threads);
         using var model = UnetEpsilonModel.Load(weightsPath);

@@ -50,7 +50,6 @@ public static partial class TorchRuntime
             }
 
             GlibcMalloc.KeepFreedMemory();
-            AtenKernels.PinDefault();
             try
             {
                 LoadBackend();

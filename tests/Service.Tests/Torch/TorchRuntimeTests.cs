@@ -39,17 +39,23 @@ public sealed class AtenKernelsTests
     static extern nint GetEnv([MarshalAs(UnmanagedType.LPUTF8Str)] string name);
 
     [Fact]
-    public void EnsureInitialized_LeavesAnAtenCapabilityInTheCEnvironment_WhereLibtorchReadsIt()
+    public void SetDefault_WritesTheCEnvironmentThatLibtorchReads_AndNeverOverwrites()
     {
-        TorchRuntime.EnsureInitialized();
-
         if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64)
             return;
-        // Either the process was started with one (kept as is) or the runtime pinned AVX2 through setenv(3);
-        // .NET's own environment block would not be visible to libtorch.
-        var value = Marshal.PtrToStringUTF8(GetEnv(AtenKernels.Variable));
-        Assert.Equal(Environment.GetEnvironmentVariable(AtenKernels.Variable) ?? AtenKernels.Default, value);
-        Assert.Contains(AtenKernels.Variable, AtenKernels.Status);
+        // A variable of its own: pinning ATEN_CPU_CAPABILITY here would change the kernels of every later test in the process.
+        var variable = $"SERVICE_TEST_PIN_{Guid.NewGuid():N}";
+
+        var first = AtenKernels.SetDefault(variable, "avx2");
+        var second = AtenKernels.SetDefault(variable, "avx512");
+
+        // .NET's own environment block would not be visible to libtorch; getenv(3) reads what it reads.
+        Assert.Equal("avx2", Marshal.PtrToStringUTF8(GetEnv(variable)));
+        Assert.Contains("avx2", first);
+        Assert.Contains("unless set before", second);
+        // A variable the process was started with is kept as it is.
+        Assert.Contains("from the environment", AtenKernels.SetDefault("PATH", "avx512"));
+        Assert.NotEqual("avx512", Marshal.PtrToStringUTF8(GetEnv("PATH")));
     }
 }
 
