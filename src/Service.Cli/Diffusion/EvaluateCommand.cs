@@ -209,10 +209,8 @@ public static class EvaluateCommand
                 for (var b = doneBatches; b < batches && !OutOfTime; b++)
                 {
                     var rows = Math.Min(batchSize, samples - b * batchSize);
-                    var random = new Random(unchecked(cellSeed * 1_000_003 + b)); // same x_{τ_K} and z stream in every cell of a seed
                     var x = new float[rows * d]; // [B, d]
-                    GaussianNoise.Fill(random, x);
-                    DiffusionSampler.Sample(model, settings, x, x, random, (_, _) => { task.Increment(1); return true; });
+                    EvaluationBatch.Sample(model, settings, cellSeed, b, x, (_, _) => { task.Increment(1); return true; });
                     partial.AppendFloats(x, watch.Elapsed.TotalSeconds);
                     watch.Restart();
                 }

@@ -55,14 +55,7 @@ public static class PreviewCommand
         var images = new float[samples * d]; // [samples, d]
         var clock = Stopwatch.StartNew();
         for (var b = 0; b * batchSize < samples; b++)
-        {
-            var x = images.AsSpan(b * batchSize * d, Math.Min(batchSize, samples - b * batchSize) * d);
-            var random = new Random(unchecked(seed * 1_000_003 + b)); // the evaluation's per-batch stream
-            var buffer = new float[x.Length];
-            GaussianNoise.Fill(random, buffer);
-            DiffusionSampler.Sample(model, settings, buffer, buffer, random);
-            buffer.CopyTo(x);
-        }
+            EvaluationBatch.Sample(model, settings, seed, b, images.AsSpan(b * batchSize * d, Math.Min(batchSize, samples - b * batchSize) * d));
         var seconds = clock.Elapsed.TotalSeconds;
 
         using var mnistClassifier = MnistClassifier.Load(classifierPath);

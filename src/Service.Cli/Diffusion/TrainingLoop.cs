@@ -16,7 +16,7 @@ namespace Service.Cli.Diffusion;
 sealed record TrainingSettings(
     long Steps, int BatchSize, double LearningRate, double EmaDecay, long Seed,
     string CheckpointDirectory, int CheckpointEvery, bool Resume, string Output, int Threads, int LogEvery, double MaxMinutes,
-    string LrSchedule = "constant", long WarmupSteps = 0);
+    string LrSchedule, long WarmupSteps);
 
 /// <summary>What a checkpoint's state.json records besides the weight files.</summary>
 sealed record CheckpointState(long Step, long Seed, double WallSeconds, string Description);
