@@ -1,3 +1,4 @@
+using Service.Models.Text.Adapters;
 using Service.Models.Text.Torch;
 using Service.Models.Torch;
 using TorchSharp;
@@ -150,6 +151,30 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor, Tensor, Tensor>
         from host in encoder.SlotHosts()
         from slot in host.Host.Slots
         select ($"{host.Path}.{slot.Name}", slot.Target, host.Host.GetLinear(slot.Name));
+
+    /// <summary>
+    /// Puts an exported adapter's Linear weights into place: dense <c>P.weight</c> replacements as they are, int8 deltas
+    /// merged onto the current weight (which must be W₀) by <see cref="TextAdapter.DeltaMerged"/>, the very values ONNX Runtime gets.
+    /// </summary>
+    /// <returns>How many Linear layers changed.</returns>
+    public int LoadAdapterLinears(TextAdapter adapter)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var changed = 0;
+        foreach (var (path, _, module) in Linears())
+        {
+            var weight = ((Linear)module).weight!;
+            var data = adapter.Tensors.TryGetValue(path + ".weight", out var dense)
+                ? dense.Data
+                : adapter.DeltaMerged(path, weight.detach().contiguous().data<float>().ToArray());
+            if (data is null)
+                continue;
+            weight.copy_(tensor(data, weight.shape));
+            changed++;
+        }
+        return changed;
+    }
 
     /// <summary>
     /// Freezes every encoder parameter and wraps the <paramref name="targets"/> Linear layers of every layer in

@@ -55,6 +55,27 @@ public sealed class AdapterParityTests(LoraMiniLmFixture lora, ITestOutputHelper
     }
 
     [Fact]
+    public void An_int8_delta_adds_its_row_scaled_codes_to_the_base_weight_in_ONNX_layout()
+    {
+        const string path = "encoder.layer.1.attention.self.value";
+        var source = lora.Weights.Sources[path + ".weight"];
+        var baseTransposed = lora.Weights.Graph.Initializers[source.InitializerName].Floats!; // W₀ᵀ [in 384, out 384]
+        var codes = Enumerable.Range(0, 384 * 384).Select(i => (float)(i % 255 - 127)).ToArray(); // Q [out, in]
+        var scales = Enumerable.Range(0, 384).Select(o => 1e-4f * (o + 1)).ToArray();
+        var adapter = new TextAdapter(lora.BiEncoder.Info with { LoraRank = 0 }, new Dictionary<string, (float[] Data, long[] Shape)>
+        {
+            [path + ".delta_q"] = (codes, [384, 384]),
+            [path + ".delta_scale"] = (scales, [384]),
+        });
+
+        var (data, shape) = Assert.Single(adapter.MergedInitializers(lora.Weights)).Value;
+
+        Assert.Equal([384L, 384], shape);
+        foreach (var (o, i) in new[] { (0, 0), (5, 7), (383, 1), (200, 383) })
+            Assert.Equal(baseTransposed[i * 384 + o] + scales[o] * codes[o * 384 + i], data[i * 384 + o], 1e-7f); // W[o, i] at Wᵀ[i, o]
+    }
+
+    [Fact]
     public void A_dense_replacement_is_transposed_into_place_and_unknown_or_misshapen_modules_are_refused()
     {
         const string path = "encoder.layer.2.output.dense";

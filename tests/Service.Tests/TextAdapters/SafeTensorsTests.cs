@@ -86,7 +86,7 @@ public sealed class SafeTensorsTests
         var stream = new MemoryStream();
         float[] values = [1f, 1.0001f, -65504f, 3.14159f];
         SafeTensors.Write(stream, new Dictionary<string, (float[] Data, long[] Shape)> { ["h"] = (values, [4]), ["f"] = ([1.0001f], [1]) },
-            new Dictionary<string, string>(), name => name == "h");
+            new Dictionary<string, string>(), name => name == "h" ? SafeTensors.Float16 : SafeTensors.Float32);
         stream.Position = 0;
 
         var read = SafeTensors.Read(stream);
@@ -97,11 +97,32 @@ public sealed class SafeTensorsTests
         Assert.Equal(4 * 2 + 1 * 4, (int)stream.Length - HeaderLength(stream)); // two bytes per F16 value
     }
 
+    [Fact]
+    public void Int8_tensors_take_one_byte_per_value_and_read_back_as_float32_while_non_integers_are_refused()
+    {
+        var stream = new MemoryStream();
+        float[] values = [-128, -1, 0, 127];
+        SafeTensors.Write(stream, new Dictionary<string, (float[] Data, long[] Shape)> { ["q"] = (values, [2, 2]) },
+            new Dictionary<string, string>(), _ => SafeTensors.Int8);
+        stream.Position = 0;
+
+        Assert.Equal(values, SafeTensors.Read(stream).Tensors["q"].Data);
+        Assert.Equal(4, (int)stream.Length - HeaderLength(stream));
+        Assert.Equal(new byte[] { 0x80, 0xFF, 0x00, 0x7F }, stream.ToArray()[HeaderLength(stream)..]); // two's complement
+        foreach (var bad in new[] { 0.5f, 128f, -129f })
+        {
+            var error = Assert.Throws<ArgumentException>(() => SafeTensors.Write(new MemoryStream(),
+                new Dictionary<string, (float[] Data, long[] Shape)> { ["q"] = ([1, bad], [2]) }, new Dictionary<string, string>(), _ => SafeTensors.Int8));
+            Assert.Contains("value 1 is", error.Message);
+        }
+    }
+
     static int HeaderLength(MemoryStream stream) => 8 + (int)BitConverter.ToUInt64(stream.ToArray(), 0);
 
     public static TheoryData<string, byte[], string> InvalidFiles => new()
     {
-        { """{"x":{"dtype":"BF16","shape":[1],"data_offsets":[0,2]}}""", new byte[2], "only F32 and F16" },
+        { """{"x":{"dtype":"BF16","shape":[1],"data_offsets":[0,2]}}""", new byte[2], "only F32, F16 and I8" },
+        { """{"x":{"dtype":"I8","shape":[3],"data_offsets":[0,2]}}""", new byte[2], "(3 bytes of I8)" },
         { """{"x":{"dtype":"F16","shape":[2],"data_offsets":[0,8]}}""", Floats(1, 2), "(4 bytes of F16)" },
         { """{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,16]}}""", Floats(1, 2), "outside the 8-byte buffer" },
         { """{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}""", Floats(1, 2), "span 8 bytes" },

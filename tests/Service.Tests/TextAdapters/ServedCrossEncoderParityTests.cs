@@ -5,7 +5,6 @@ using Service.Models.Text.Adapters;
 using Service.Models.Text.Torch;
 using Service.Models.Torch;
 using Service.Tests.Fixtures;
-using TorchSharp.Modules;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 using Service.Training.Text;
@@ -50,15 +49,8 @@ public sealed class ServedCrossEncoderParityTests(ITestOutputHelper output)
         using (NewDisposeScope())
         using (no_grad())
         {
-            var changed = 0;
-            foreach (var (module, _, linear) in encoder.Linears())
-            {
-                if (!adapter.Tensors.TryGetValue(module + ".weight", out var dense))
-                    continue;
-                ((Linear)linear).weight!.copy_(tensor(dense.Data, dense.Shape));
-                changed++;
-            }
-            Assert.Equal(36, changed); // a dense adapter (text export) replaces every attention and FFN Linear
+            var changed = encoder.LoadAdapterLinears(adapter);
+            Assert.Equal(36, changed); // text export changes every attention and FFN Linear
             using var batch = BertBatch.Pad(pairs.Select(p => p.Ids).ToList(), pairs.Select(p => p.Types).ToList());
             var cls = encoder.forward(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds).select(1, 0); // [B, D]
             expected = cls.matmul(tensor(adapter.HeadWeight!)).add(adapter.HeadBias).data<float>().ToArray(); // [B]

@@ -18,6 +18,8 @@ public sealed class TextAdapterTests : IDisposable
             ["encoder.layer.0.attention.self.query.lora_U"] = ([1, 2, 3, 4, 5, 6], [3, 2]),
             ["encoder.layer.0.attention.self.query.lora_V"] = ([1, 0, 0, 1, 1, 1, 0, 0], [2, 4]),
             ["encoder.layer.1.output.dense.weight"] = ([.. Enumerable.Range(0, 12).Select(i => (float)i)], [3, 4]),
+            ["encoder.layer.2.attention.self.key.delta_q"] = ([-127, 0, 5, 127, 1, -1, 0, 0, 0, 0, 0, 0], [3, 4]),
+            ["encoder.layer.2.attention.self.key.delta_scale"] = ([0.001f, 0.5f, 0], [3]),
         };
         if (head)
         {
@@ -55,6 +57,9 @@ public sealed class TextAdapterTests : IDisposable
         Assert.Equal([0.5f, -0.25f, 1], loaded.HeadWeight!);
         Assert.Equal(0.125f, loaded.HeadBias);
 
+        var header = System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(path).AsSpan(8, (int)BitConverter.ToUInt64(File.ReadAllBytes(path), 0)));
+        Assert.Contains("\"encoder.layer.2.attention.self.key.delta_q\":{\"dtype\":\"I8\"", header); // one byte per code
+        Assert.Contains("\"encoder.layer.1.output.dense.weight\":{\"dtype\":\"F32\"", header);
         using var file = File.OpenRead(path);
         var metadata = SafeTensors.Read(file).Metadata;
         Assert.Equal(TextAdapter.Format, metadata["format"]);
@@ -91,6 +96,13 @@ public sealed class TextAdapterTests : IDisposable
         { "no head", "needs 'head.weight' [1, hidden] and 'head.bias' [1]" },
         { "head shape", "'head.weight' is [3]" },
         { "zero alpha", "finite α > 0" },
+        { "codes without scales", "has no 'encoder.layer.2.attention.self.key.delta_scale'" },
+        { "scales without codes", "has no 'encoder.layer.2.attention.self.key.delta_q'" },
+        { "fractional code", "holds 0.5 at 2; delta codes are integers" },
+        { "code out of range", "holds -128 at 0" },
+        { "scale count", "but 2 scales; it needs one scale per row" },
+        { "negative scale", "non-negative scales" },
+        { "delta and dense", "an int8 delta and also" },
     };
 
     [Theory]
@@ -100,6 +112,7 @@ public sealed class TextAdapterTests : IDisposable
         var info = Info();
         var tensors = Tensors();
         const string query = "encoder.layer.0.attention.self.query";
+        const string key = "encoder.layer.2.attention.self.key";
         switch (defect)
         {
             case "kind": info = info with { Kind = "tri-encoder" }; break;
@@ -116,6 +129,13 @@ public sealed class TextAdapterTests : IDisposable
             case "no head": tensors.Remove("head.bias"); break;
             case "head shape": tensors["head.weight"] = ([1, 2, 3], [3]); break;
             case "zero alpha": info = info with { LoraAlpha = 0 }; break;
+            case "codes without scales": tensors.Remove(key + ".delta_scale"); break;
+            case "scales without codes": tensors.Remove(key + ".delta_q"); break;
+            case "fractional code": tensors[key + ".delta_q"].Data[2] = 0.5f; break;
+            case "code out of range": tensors[key + ".delta_q"].Data[0] = -128; break;
+            case "scale count": tensors[key + ".delta_scale"] = ([1, 1], [2]); break;
+            case "negative scale": tensors[key + ".delta_scale"].Data[1] = -1; break;
+            case "delta and dense": tensors[key + ".weight"] = (new float[12], [3, 4]); break;
         }
 
         var error = Assert.Throws<ArgumentException>(() => new TextAdapter(info, tensors));

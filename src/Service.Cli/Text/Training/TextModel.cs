@@ -66,17 +66,10 @@ public sealed class TextModel : nn.Module
     {
         if (adapter.Info.Kind != TextAdapter.CrossEncoder || adapter.HeadWeight is null)
             throw new ArgumentException($"The adapter is a {adapter.Info.Kind} without a head; --init-adapter takes a dense cross-encoder adapter.");
-        using var _ = no_grad();
-        var changed = 0;
-        foreach (var (path, _, linear) in encoder.Linears())
-        {
-            if (!adapter.Tensors.TryGetValue(path + ".weight", out var dense))
-                continue;
-            ((Linear)linear).weight!.copy_(tensor(dense.Data, dense.Shape));
-            changed++;
-        }
+        var changed = encoder.LoadAdapterLinears(adapter);
         if (changed == 0)
             throw new ArgumentException("The adapter holds no dense Linear weights (a LoRA adapter?); --init-adapter takes `text export` output.");
+        using var _ = no_grad();
         head.weight!.copy_(tensor(adapter.HeadWeight, [1, adapter.HeadWeight.Length]));
         head.bias!.copy_(tensor(new[] { adapter.HeadBias }));
     }

@@ -6,14 +6,14 @@ using System.Text.Json;
 
 namespace Service.Models.Text.Adapters;
 
-/// <summary>Tensors by name (row-major data, shape; float16 widened to float32 on read) and the file's string metadata.</summary>
+/// <summary>Tensors by name (row-major data, shape; float16 and int8 widened to float32 on read) and the file's string metadata.</summary>
 public sealed record SafeTensorsContent(
     IReadOnlyDictionary<string, (float[] Data, long[] Shape)> Tensors,
     IReadOnlyDictionary<string, string> Metadata);
 
 /// <summary>
-/// The safetensors format (huggingface/safetensors) with float32 and float16 tensors: an unsigned 64-bit little-endian header length N,
-/// N bytes of UTF-8 JSON <c>{"__metadata__": {string: string}, name: {"dtype": "F32" | "F16", "shape": [...],
+/// The safetensors format (huggingface/safetensors) with float32, float16 and int8 tensors: an unsigned 64-bit little-endian header length N,
+/// N bytes of UTF-8 JSON <c>{"__metadata__": {string: string}, name: {"dtype": "F32" | "F16" | "I8", "shape": [...],
 /// "data_offsets": [begin, end]}, ...}</c>, then the byte buffer, each tensor's row-major little-endian values at
 /// [begin, end) relative to the buffer's start.
 /// </summary>
@@ -26,13 +26,14 @@ public static class SafeTensors
 {
     public const string Float32 = "F32";
     public const string Float16 = "F16";
+    public const string Int8 = "I8";
     const string MetadataKey = "__metadata__";
     /// <summary>The reference implementation's limit; a larger header means a corrupt or hostile file.</summary>
     const long MaxHeaderBytes = 100_000_000;
     const int Alignment = 8;
 
     /// <summary>Reads a whole safetensors stream; it must be seekable (its length bounds the header and the buffer).</summary>
-    /// <exception cref="InvalidDataException">The bytes are not a valid F32/F16 safetensors file; the message says why.</exception>
+    /// <exception cref="InvalidDataException">The bytes are not a valid F32/F16/I8 safetensors file; the message says why.</exception>
     public static SafeTensorsContent Read(Stream stream)
     {
         if (!BitConverter.IsLittleEndian)
@@ -61,15 +62,22 @@ public static class SafeTensors
                     : $"Tensor '{entry.Name}' at [{entry.Begin}, {entry.End}) overlaps the previous tensor, which ends at {expectedBegin}.");
             }
             var data = new float[ElementCount(entry.Shape)];
-            if (entry.Half)
+            switch (entry.DType)
             {
-                var half = new Half[data.Length];
-                stream.ReadExactly(MemoryMarshal.AsBytes(half.AsSpan()));
-                TensorPrimitives.ConvertToSingle(half, data);
-            }
-            else
-            {
-                stream.ReadExactly(MemoryMarshal.AsBytes(data.AsSpan()));
+                case Float16:
+                    var half = new Half[data.Length];
+                    stream.ReadExactly(MemoryMarshal.AsBytes(half.AsSpan()));
+                    TensorPrimitives.ConvertToSingle(half, data);
+                    break;
+                case Int8:
+                    var bytes = new sbyte[data.Length];
+                    stream.ReadExactly(MemoryMarshal.AsBytes(bytes.AsSpan()));
+                    for (var i = 0; i < data.Length; i++)
+                        data[i] = bytes[i];
+                    break;
+                default:
+                    stream.ReadExactly(MemoryMarshal.AsBytes(data.AsSpan()));
+                    break;
             }
             tensors.Add(entry.Name, (data, entry.Shape));
             expectedBegin = entry.End;
@@ -80,12 +88,13 @@ public static class SafeTensors
     }
 
     /// <summary>Writes the tensors (name order) and metadata. Each tensor's data length must equal the product of its shape.</summary>
-    /// <param name="asHalf">Names stored as F16 (rounded to nearest); null or false: F32.</param>
+    /// <param name="dtypeOf">Each name's stored type: <see cref="Float32"/> (also when null), <see cref="Float16"/> (rounded to
+    /// nearest) or <see cref="Int8"/> (the values must already be integers in [−128, 127]).</param>
     public static void Write(
         Stream stream,
         IReadOnlyDictionary<string, (float[] Data, long[] Shape)> tensors,
         IReadOnlyDictionary<string, string> metadata,
-        Func<string, bool>? asHalf = null)
+        Func<string, string>? dtypeOf = null)
     {
         if (!BitConverter.IsLittleEndian)
             throw new PlatformNotSupportedException("safetensors data is little-endian; this writer assumes a little-endian host.");
@@ -108,16 +117,20 @@ public static class SafeTensors
                     throw new ArgumentException($"'{MetadataKey}' is reserved and cannot name a tensor.", nameof(tensors));
                 if (shape.Any(d => d < 0) || ElementCount(shape) != data.Length)
                     throw new ArgumentException($"Tensor '{name}' has {data.Length} values but shape [{string.Join(", ", shape)}].", nameof(tensors));
-                var half = asHalf?.Invoke(name) == true;
+                var dtype = dtypeOf?.Invoke(name) ?? Float32;
+                if (dtype is not (Float32 or Float16 or Int8))
+                    throw new ArgumentException($"Tensor '{name}': dtype '{dtype}' is none of {Float32}, {Float16}, {Int8}.", nameof(dtypeOf));
+                if (dtype == Int8 && Array.FindIndex(data, x => x != MathF.Round(x) || x is < sbyte.MinValue or > sbyte.MaxValue) is var bad and >= 0)
+                    throw new ArgumentException($"Tensor '{name}' is stored as {Int8}, but value {bad} is {data[bad]}, not an integer in [−128, 127].", nameof(tensors));
                 writer.WriteStartObject(name);
-                writer.WriteString("dtype", half ? Float16 : Float32);
+                writer.WriteString("dtype", dtype);
                 writer.WriteStartArray("shape");
                 foreach (var dimension in shape)
                     writer.WriteNumberValue(dimension);
                 writer.WriteEndArray();
                 writer.WriteStartArray("data_offsets");
                 writer.WriteNumberValue(offset);
-                writer.WriteNumberValue(offset += (long)data.Length * (half ? 2 : sizeof(float)));
+                writer.WriteNumberValue(offset += (long)data.Length * Width(dtype));
                 writer.WriteEndArray();
                 writer.WriteEndObject();
             }
@@ -134,20 +147,29 @@ public static class SafeTensors
             stream.WriteByte((byte)' ');
         foreach (var (name, (data, _)) in ordered)
         {
-            if (asHalf?.Invoke(name) == true)
+            switch (dtypeOf?.Invoke(name) ?? Float32)
             {
-                var half = new Half[data.Length];
-                TensorPrimitives.ConvertToHalf(data, half);
-                stream.Write(MemoryMarshal.AsBytes(half.AsSpan()));
-            }
-            else
-            {
-                stream.Write(MemoryMarshal.AsBytes(data.AsSpan()));
+                case Float16:
+                    var half = new Half[data.Length];
+                    TensorPrimitives.ConvertToHalf(data, half);
+                    stream.Write(MemoryMarshal.AsBytes(half.AsSpan()));
+                    break;
+                case Int8:
+                    var bytes = new sbyte[data.Length];
+                    for (var i = 0; i < data.Length; i++)
+                        bytes[i] = (sbyte)data[i];
+                    stream.Write(MemoryMarshal.AsBytes(bytes.AsSpan()));
+                    break;
+                default:
+                    stream.Write(MemoryMarshal.AsBytes(data.AsSpan()));
+                    break;
             }
         }
     }
 
-    sealed record Entry(string Name, long[] Shape, long Begin, long End, bool Half);
+    static int Width(string dtype) => dtype switch { Float16 => 2, Int8 => 1, _ => sizeof(float) };
+
+    sealed record Entry(string Name, long[] Shape, long Begin, long End, string DType);
 
     static List<Entry> ParseHeader(byte[] header, long bufferLength, out IReadOnlyDictionary<string, string> metadata)
     {
@@ -199,9 +221,9 @@ public static class SafeTensors
         if (element.ValueKind != JsonValueKind.Object)
             throw new InvalidDataException($"Tensor '{name}' must be described by an object with dtype, shape and data_offsets.");
         var dtype = element.TryGetProperty("dtype", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
-        if (dtype is not (Float32 or Float16))
-            throw new InvalidDataException($"Tensor '{name}' has dtype '{dtype ?? "(missing)"}'; only {Float32} and {Float16} are supported.");
-        var width = dtype == Float16 ? 2 : sizeof(float);
+        if (dtype is not (Float32 or Float16 or Int8))
+            throw new InvalidDataException($"Tensor '{name}' has dtype '{dtype ?? "(missing)"}'; only {Float32}, {Float16} and {Int8} are supported.");
+        var width = Width(dtype);
         var shape = Integers(name, element, "shape");
         var offsets = Integers(name, element, "data_offsets");
         if (offsets.Length != 2)
@@ -223,7 +245,7 @@ public static class SafeTensors
             throw new InvalidDataException($"Tensor '{name}' has shape [{string.Join(", ", shape)}] ({bytes} bytes of {dtype}), but data_offsets [{begin}, {end}] span {end - begin} bytes.");
         if (bytes / width > Array.MaxLength)
             throw new InvalidDataException($"Tensor '{name}' has {bytes / width} values, more than one array can hold.");
-        return new Entry(name, shape, begin, end, dtype == Float16);
+        return new Entry(name, shape, begin, end, dtype);
     }
 
     static long[] Integers(string name, JsonElement element, string field)

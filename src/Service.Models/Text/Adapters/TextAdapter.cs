@@ -17,14 +17,15 @@ public sealed record TextAdapterInfo(
     IReadOnlyDictionary<string, string> Extra);
 
 /// <summary>
-/// A fine-tuning of a BERT encoder stored as a safetensors file: low-rank updates or dense replacements of Linear
-/// weights, and for cross-encoders a scoring head. Served by merging into ONNX Runtime initializers, so the base
+/// A fine-tuning of a BERT encoder stored as a safetensors file: low-rank updates, int8 deltas or dense replacements of
+/// Linear weights, and for cross-encoders a scoring head. Served by merging into ONNX Runtime initializers, so the base
 /// model file is never copied or rewritten.
 /// </summary>
 /// <remarks>
 /// <para>Tensors, by HuggingFace module path P (e.g. <c>encoder.layer.3.intermediate.dense</c>):
-/// <c>P.lora_U</c> [out, r] with <c>P.lora_V</c> [r, in] — W = W₀ + (α/r) U V; or <c>P.weight</c> [out, in] — W
-/// replaced outright (fully fine-tuned exports); never both for one P. Biases are never changed. Cross-encoders
+/// <c>P.lora_U</c> [out, r] with <c>P.lora_V</c> [r, in] — W = W₀ + (α/r) U V; or <c>P.delta_q</c> [out, in] (int8
+/// codes, stored as I8) with <c>P.delta_scale</c> [out] — W = W₀ + diag(s) Q (fully fine-tuned exports, <c>text export</c>);
+/// or <c>P.weight</c> [out, in] — W replaced outright; one of the three for one P. Biases are never changed. Cross-encoders
 /// (and only they) carry <c>head.weight</c> [1, hidden] and <c>head.bias</c> [1]: score = head.weight · h_[CLS] + head.bias,
 /// with h_[CLS] the last hidden state at position 0 (no pooler).</para>
 /// <para>Metadata (<c>__metadata__</c>): <c>format</c> = <see cref="Format"/>, <c>kind</c>, <c>base_model</c>,
@@ -41,6 +42,9 @@ public sealed class TextAdapter
     const string LoraUSuffix = ".lora_U";
     const string LoraVSuffix = ".lora_V";
     const string WeightSuffix = ".weight";
+    const string DeltaCodesSuffix = ".delta_q";
+    const string DeltaScalesSuffix = ".delta_scale";
+    const float MaxDeltaCode = 127;
     static readonly string[] ReservedKeys = ["format", "kind", "base_model", "base_model_sha256", "lora_rank", "lora_alpha"];
 
     /// <summary>Validates names, shapes, U/V pairing, the head and the values (all finite).</summary>
@@ -70,7 +74,8 @@ public sealed class TextAdapter
 
     /// <summary>Module paths whose Linear weight the adapter changes, in ordinal order.</summary>
     IEnumerable<string> ChangedModules => Tensors.Keys
-        .Where(name => name != HeadWeightName && name != HeadBiasName && !name.EndsWith(LoraVSuffix, StringComparison.Ordinal))
+        .Where(name => name != HeadWeightName && name != HeadBiasName && !name.EndsWith(LoraVSuffix, StringComparison.Ordinal)
+            && !name.EndsWith(DeltaScalesSuffix, StringComparison.Ordinal))
         .Select(ModulePath)
         .Order(StringComparer.Ordinal);
 
@@ -105,9 +110,8 @@ public sealed class TextAdapter
         }
     }
 
-    /// <summary>Writes the adapter to a temporary file beside <paramref name="path"/>, then renames it into place.</summary>
-    /// <param name="denseAsHalf">Store dense <c>P.weight</c> replacements as float16 (half the file; relative rounding ≤ 2⁻¹¹).</param>
-    public void Save(string path, bool denseAsHalf = false)
+    /// <summary>Writes the adapter to a temporary file beside <paramref name="path"/>, then renames it into place; delta codes as I8, the rest as F32.</summary>
+    public void Save(string path)
     {
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full)!;
@@ -127,7 +131,7 @@ public sealed class TextAdapter
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
             {
                 SafeTensors.Write(stream, Tensors, metadata,
-                    denseAsHalf ? name => name != HeadWeightName && name.EndsWith(WeightSuffix, StringComparison.Ordinal) : null);
+                    name => name.EndsWith(DeltaCodesSuffix, StringComparison.Ordinal) ? SafeTensors.Int8 : SafeTensors.Float32);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temporary, full, overwrite: true);
@@ -141,7 +145,8 @@ public sealed class TextAdapter
 
     /// <summary>
     /// The changed Linear weights as ONNX Runtime initializers: initializer name → data in the ONNX layout, which for
-    /// the MatMul initializers of a PyTorch export is Wᵀ [in, out]. LoRA: W₀ᵀ + (α/r) Vᵀ Uᵀ; dense: the replacement, transposed.
+    /// the MatMul initializers of a PyTorch export is Wᵀ [in, out]. LoRA: W₀ᵀ + (α/r) Vᵀ Uᵀ; delta: W₀ᵀ + Qᵀ diag(s); dense:
+    /// the replacement, transposed.
     /// </summary>
     /// <exception cref="InvalidDataException">A changed module is no Linear of the base model, or its shape differs.</exception>
     public IReadOnlyDictionary<string, (float[] Data, long[] Shape)> MergedInitializers(OnnxBertWeights baseWeights)
@@ -160,6 +165,12 @@ public sealed class TextAdapter
             {
                 ExpectShape(path + WeightSuffix, dense.Shape, outputs, inputs);
                 data = Transpose(dense.Data, outputs, inputs);
+            }
+            else if (Tensors.TryGetValue(path + DeltaCodesSuffix, out var codes))
+            {
+                ExpectShape(path + DeltaCodesSuffix, codes.Shape, outputs, inputs);
+                // Through DeltaMerged, so ONNX Runtime gets the very values TorchSharp loads.
+                data = Transpose(DeltaMerged(path, Transpose(initializer.Floats!, inputs, outputs))!, outputs, inputs);
             }
             else
             {
@@ -181,6 +192,24 @@ public sealed class TextAdapter
     {
         if (!shape.SequenceEqual([rows, columns]))
             throw new InvalidDataException($"'{name}' is [{string.Join(", ", shape)}]; the base model needs [{rows}, {columns}].");
+    }
+
+    /// <summary>The merged Linear weight W = W₀ + diag(s) Q [out, in] of a delta-coded module, from W₀ [out, in]; null when the module is not delta-coded.</summary>
+    public float[]? DeltaMerged(string path, ReadOnlySpan<float> baseWeight)
+    {
+        if (!Tensors.TryGetValue(path + DeltaCodesSuffix, out var codes))
+            return null;
+        if (codes.Data.Length != baseWeight.Length)
+            throw new InvalidDataException($"'{path}{DeltaCodesSuffix}' has {codes.Data.Length} values; the base weight has {baseWeight.Length}.");
+        var scales = Tensors[path + DeltaScalesSuffix].Data;
+        var columns = baseWeight.Length / scales.Length;
+        var merged = baseWeight.ToArray();
+        for (var o = 0; o < scales.Length; o++)
+        {
+            var row = merged.AsSpan(o * columns, columns);
+            TensorPrimitives.MultiplyAdd(codes.Data.AsSpan(o * columns, columns), scales[o], row, row);
+        }
+        return merged;
     }
 
     /// <summary>c [m, n] += a [m, k] · b [k, n]; k is the LoRA rank (small), so each step is one row-sized multiply-add.</summary>
@@ -208,7 +237,7 @@ public sealed class TextAdapter
 
     static string ModulePath(string name)
     {
-        foreach (var suffix in (string[])[LoraUSuffix, LoraVSuffix, WeightSuffix])
+        foreach (var suffix in (string[])[LoraUSuffix, LoraVSuffix, WeightSuffix, DeltaCodesSuffix, DeltaScalesSuffix])
         {
             if (name.EndsWith(suffix, StringComparison.Ordinal))
                 return name[..^suffix.Length];
@@ -242,11 +271,33 @@ public sealed class TextAdapter
             if (name.EndsWith(".bias", StringComparison.Ordinal))
                 return $"'{name}': adapters never change biases.";
             if (!name.EndsWith(LoraUSuffix, StringComparison.Ordinal) && !name.EndsWith(LoraVSuffix, StringComparison.Ordinal)
-                && !name.EndsWith(WeightSuffix, StringComparison.Ordinal))
-                return $"'{name}' is not a tensor name an adapter uses (<module>.lora_U, <module>.lora_V, <module>.weight, head.weight, head.bias).";
+                && !name.EndsWith(WeightSuffix, StringComparison.Ordinal) && !name.EndsWith(DeltaCodesSuffix, StringComparison.Ordinal)
+                && !name.EndsWith(DeltaScalesSuffix, StringComparison.Ordinal))
+                return $"'{name}' is not a tensor name an adapter uses (<module>.lora_U, <module>.lora_V, <module>.delta_q, <module>.delta_scale, <module>.weight, head.weight, head.bias).";
+            if (name.EndsWith(DeltaScalesSuffix, StringComparison.Ordinal))
+            {
+                if (ModulePath(name).Length == 0 || shape.Length != 1 || data.Any(x => x < 0))
+                    return $"'{name}' must be a vector of non-negative scales of a named module; it is [{string.Join(", ", shape)}].";
+                continue;
+            }
             if (ModulePath(name).Length == 0 || shape.Length != 2)
                 return $"'{name}' must be a matrix of a named module; it is [{string.Join(", ", shape)}].";
+            if (name.EndsWith(DeltaCodesSuffix, StringComparison.Ordinal) && Array.FindIndex(data, x => x != MathF.Round(x) || Math.Abs(x) > MaxDeltaCode) is var code and >= 0)
+                return $"'{name}' holds {data[code]} at {code}; delta codes are integers in [−{MaxDeltaCode}, {MaxDeltaCode}].";
         }
+
+        foreach (var (name, (_, codesShape)) in tensors.Where(t => t.Key.EndsWith(DeltaCodesSuffix, StringComparison.Ordinal)))
+        {
+            var path = ModulePath(name);
+            if (!tensors.TryGetValue(path + DeltaScalesSuffix, out var scales))
+                return $"'{name}' has no '{path}{DeltaScalesSuffix}'.";
+            if (tensors.ContainsKey(path + WeightSuffix) || tensors.ContainsKey(path + LoraUSuffix))
+                return $"'{path}' has an int8 delta and also a LoRA update or a dense '{path}{WeightSuffix}'; keep one.";
+            if (scales.Shape[0] != codesShape[0])
+                return $"'{path}' has codes [{string.Join(", ", codesShape)}] but {scales.Shape[0]} scales; it needs one scale per row.";
+        }
+        if (tensors.Keys.FirstOrDefault(n => n.EndsWith(DeltaScalesSuffix, StringComparison.Ordinal) && !tensors.ContainsKey(ModulePath(n) + DeltaCodesSuffix)) is { } lonelyScales)
+            return $"'{lonelyScales}' has no '{ModulePath(lonelyScales)}{DeltaCodesSuffix}'.";
 
         foreach (var (name, (_, uShape)) in tensors.Where(t => t.Key.EndsWith(LoraUSuffix, StringComparison.Ordinal)))
         {
