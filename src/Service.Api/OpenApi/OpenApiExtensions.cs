@@ -53,6 +53,7 @@ public static class OpenApiExtensions
             });
             options.OperationFilter<AdminKeyOperationFilter>();
             options.OperationFilter<AdmissionProblemsOperationFilter>();
+            options.OperationFilter<PathExampleOperationFilter>();
             options.MapType<TextInputs>(() => new OpenApiSchema
             {
                 OneOf =
@@ -104,6 +105,20 @@ public static class OpenApiExtensions
         {
             if (context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<AdminOnly>().Any())
                 operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(AdminKeyScheme, context.Document)] = [] }];
+        }
+    }
+
+    /// <summary>Fills each path parameter's example from the route's <see cref="PathExample"/> metadata.</summary>
+    sealed class PathExampleOperationFilter : IOperationFilter
+    {
+        public void Apply(OpenApiOperation operation, OperationFilterContext context)
+        {
+            foreach (var example in context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<PathExample>())
+            {
+                var parameter = operation.Parameters?.OfType<OpenApiParameter>().SingleOrDefault(p => p.In == ParameterLocation.Path && p.Name == example.Parameter)
+                    ?? throw new InvalidOperationException($"{context.ApiDescription.RelativePath} has no path parameter '{example.Parameter}' to give an example.");
+                parameter.Example = JsonValue.Create(example.Value);
+            }
         }
     }
 

@@ -50,6 +50,68 @@ public sealed class SwaggerExampleTests
         Assert.Contains("POST /v1/indexes", sent);
     }
 
+    /// <summary>Every route with a path parameter, in the order a Swagger UI user would send them: build the example index first.</summary>
+    static readonly string[] PathRoutes =
+    [
+        "GET /v1/diffusion/models/{name}",
+        "GET /v1/indexes/{name}",
+        "POST /v1/indexes/{name}/items",
+        "DELETE /v1/indexes/{name}/items/{id}",
+        "POST /v1/indexes/{name}/reload",
+        "DELETE /v1/indexes/{name}",
+    ];
+
+    [Fact]
+    public async Task Every_path_parameter_has_an_example_and_the_routes_succeed_as_sent_after_the_build_example()
+    {
+        using var factory = ServedDemo();
+        var client = await ReadyClientAsync(factory);
+        var document = await client.GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        var templated = (
+            from path in document.GetProperty("paths").EnumerateObject()
+            where path.Name.Contains('{')
+            from operation in path.Value.EnumerateObject()
+            select (Route: $"{operation.Name.ToUpperInvariant()} {path.Name}", Path: path.Name, Operation: operation.Value)).ToDictionary(o => o.Route);
+        Assert.Equal(PathRoutes.Order(), templated.Keys.Order()); // a new route with a path parameter belongs in PathRoutes
+
+        var build = await Send(HttpMethod.Post, "/v1/indexes", Example(schemas, "IndexBuildRequest"));
+        Assert.Equal(HttpStatusCode.Accepted, build.StatusCode);
+        var location = build.Headers.Location!.ToString();
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while ((await (await Send(HttpMethod.Get, location, null)).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString() != "ready")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the example index was not ready in 2 minutes");
+            await Task.Delay(100);
+        }
+
+        foreach (var route in PathRoutes)
+        {
+            var (_, path, operation) = templated[route];
+            foreach (var parameter in operation.GetProperty("parameters").EnumerateArray().Where(p => p.GetProperty("in").GetString() == "path"))
+            {
+                Assert.True(parameter.TryGetProperty("example", out var value), $"{route}: path parameter '{parameter.GetProperty("name")}' has no example");
+                path = path.Replace($"{{{parameter.GetProperty("name").GetString()}}}", Uri.EscapeDataString(value.GetString()!));
+            }
+            string? body = operation.TryGetProperty("requestBody", out var requestBody)
+                ? Example(schemas, requestBody.GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString()!.Split('/')[^1])
+                : null;
+            var response = await Send(new HttpMethod(route.Split(' ')[0]), path, body);
+            Assert.True(response.IsSuccessStatusCode, $"{route} as {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+
+        async Task<HttpResponseMessage> Send(HttpMethod method, string path, string? json)
+        {
+            using var request = new HttpRequestMessage(method, path);
+            if (json is not null)
+                request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+            request.Headers.Add(AdminOptions.KeyHeader, AdminKey);
+            return await client.SendAsync(request);
+        }
+    }
+
+    static string Example(JsonElement schemas, string schema) => schemas.GetProperty(schema).GetProperty("example").GetRawText();
+
     [Fact]
     public async Task The_public_index_list_shows_the_demo_index_without_a_key()
     {

@@ -82,6 +82,7 @@ public static class DiffusionEndpoints
             .WithRequestTimeout(TimeoutOptions.LongPolicy);
         group.MapGet("/models", ListModels).WithSummary("Diffusion models");
         group.MapGet("/models/{name}", GetModel)
+            .WithPathExample("name", "gmm-2d")
             .WithSummary("One diffusion model: schedule, N, variances and its Γ table")
             .ProducesServiceErrors(ServiceErrorKind.NotFound);
         return routes;

@@ -30,7 +30,7 @@ public sealed record IndexBuildRequest(
     [property: DefaultValue("float32")] string? Dtype = "float32") : IExampleProvider
 {
     public static object Example => new IndexBuildRequest(
-        "demo",
+        IndexesEndpoints.ExampleIndex,
         null,
         [
             new("bank.n.01", "bank: sloping land beside a body of water"),
@@ -63,7 +63,7 @@ public sealed record IndexList(string Object, IndexInfo[] Data);
 /// <param name="Items">New items; at most Limits:MaxInputsPerRequest, ids not yet in the index. Each costs k_q cross-encoder calls.</param>
 public sealed record IndexItemsRequest(IndexItemInput?[]? Items) : IExampleProvider
 {
-    public static object Example => new IndexItemsRequest([new("cheese.n.01", "cheese: a solid food prepared from the pressed curd of milk")]);
+    public static object Example => new IndexItemsRequest([new(IndexesEndpoints.ExampleItem, "cheese: a solid food prepared from the pressed curd of milk")]);
 }
 
 /// <param name="CeCalls">k_q per new item.</param>
@@ -73,6 +73,9 @@ public sealed record IndexItemsAdded(int Added, int CeCalls, int N);
 public static partial class IndexesEndpoints
 {
     const int MaxIdLength = 256;
+
+    /// <summary>The index the build example creates and the item the add-items example adds: the path examples of the other routes.</summary>
+    internal const string ExampleIndex = "demo", ExampleItem = "cheese.n.01";
 
     public static IEndpointRouteBuilder MapIndexesEndpoints(this IEndpointRouteBuilder routes)
     {
@@ -87,9 +90,11 @@ public static partial class IndexesEndpoints
             .WithSummary("Indexes and their status (admin)")
             .ProducesServiceErrors(ProblemTable.AdminErrors);
         group.MapGet("/{name}", GetIndex)
+            .WithPathExample("name", ExampleIndex)
             .WithSummary("One index: status, progress, N, k_q, dtype, memory of R, model (admin)")
             .ProducesServiceErrors([.. ProblemTable.AdminErrors, ServiceErrorKind.NotFound]);
         group.MapPost("/{name}/items", AddItems)
+            .WithPathExample("name", ExampleIndex)
             .WithSummary("Add items without rebuilding (admin)")
             .WithDescription("Scores each new item against the k_q anchor queries (k_q cross-encoder calls each), appends its column of R " +
                 "and saves the index file.")
@@ -97,14 +102,18 @@ public static partial class IndexesEndpoints
                 ServiceErrorKind.NotFound, ServiceErrorKind.Conflict, ServiceErrorKind.Overloaded, ServiceErrorKind.NotReady, ServiceErrorKind.InferenceFailed])
             .WithRequestTimeout(TimeoutOptions.LongPolicy);
         group.MapDelete("/{name}/items/{*id}", DeleteItem)
+            .WithPathExample("name", ExampleIndex)
+            .WithPathExample("id", ExampleItem)
             .WithSummary("Delete an item (admin)")
             .WithDescription("The item stops appearing in searches at once; the index file is saved without it.")
             .ProducesServiceErrors([.. ProblemTable.AdminErrors, ServiceErrorKind.NotFound, ServiceErrorKind.NotReady]);
         group.MapDelete("/{name}", DeleteIndex)
+            .WithPathExample("name", ExampleIndex)
             .WithSummary("Delete an index and its file (admin)")
             .WithDescription("Unloads the index and removes its file and build checkpoint. 409 while it is queued or building.")
             .ProducesServiceErrors([.. ProblemTable.AdminErrors, ServiceErrorKind.NotFound, ServiceErrorKind.Conflict]);
         group.MapPost("/{name}/reload", Reload)
+            .WithPathExample("name", ExampleIndex)
             .WithSummary("Load the index's file again (admin)")
             .WithDescription("A file that is refused (damaged, truncated, built with other weights) changes nothing: the previous index keeps serving, " +
                 "and GET shows the error.")
