@@ -154,6 +154,21 @@ static class FuzzTargets
         Get("/v1/diffusion/models"),
         new("GET /v1/diffusion/models/{name}", TargetKind.Get, HttpMethod.Get, "/v1/diffusion/models/gmm-2d", null, [],
             [RequestFuzzer.UnknownName, RequestFuzzer.PathTraversal, RequestFuzzer.InvalidUtf8, RequestFuzzer.BadQuery, RequestFuzzer.WrongMethod]),
+        Json("/v1/diagnostics/sparsity", r => new JsonObject { ["inputs"] = Sentences(r, 2), ["target"] = "embeddings", ["epsilon"] = 0.01 },
+            F(FieldKind.TextList, "inputs"), F(FieldKind.Text, "inputs", 0), F(FieldKind.Choice, "target"), F(FieldKind.Number, "epsilon"),
+            F(FieldKind.Name, "model")),
+        Json("/v1/diagnostics/attention", r => new JsonObject { ["text"] = $"<s> x{r.Next(8)} y{r.Next(8)} x{r.Next(8)}", ["mask"] = "bidirectional" },
+            F(FieldKind.Text, "text"), F(FieldKind.Choice, "mask"), F(FieldKind.Flag, "matrices"), F(FieldKind.Name, "model")),
+        Json("/v1/lm/classify", r => new JsonObject
+            {
+                ["demonstrations"] = new JsonArray(
+                    new JsonObject { ["input"] = $"x{r.Next(8)}", ["label"] = $"y{r.Next(8)}" },
+                    new JsonObject { ["input"] = $"x{r.Next(8)}", ["label"] = $"y{r.Next(8)}" }),
+                ["query"] = $"x{r.Next(8)}", ["method"] = "nbce", ["beta"] = 0.25, ["pooling"] = "min-entropy",
+            },
+            F(FieldKind.Object, "demonstrations", 0), F(FieldKind.Text, "demonstrations", 0, "input"), F(FieldKind.Text, "query"),
+            F(FieldKind.Choice, "method"), F(FieldKind.Number, "beta"), F(FieldKind.Choice, "pooling"), F(FieldKind.Name, "model")),
+        Get("/v1/search/indexes"),
         Get("/v1/models"),
         Get("/healthz"),
         Get("/readyz"),
@@ -171,6 +186,7 @@ static class FuzzTargets
         }),
         Admin("DELETE /v1/indexes/{name}/items/{id}", HttpMethod.Delete, "/v1/indexes/verb-motion/items/fuzz-1", null),
         Admin("POST /v1/indexes/{name}/reload", HttpMethod.Post, "/v1/indexes/verb-motion/reload", null),
+        Admin("DELETE /v1/indexes/{name}", HttpMethod.Delete, "/v1/indexes/verb-motion", null),
         new(RequestFuzzer.UnknownRoute, TargetKind.Unknown, HttpMethod.Get, "/", null, [], [RequestFuzzer.UnknownRouteCategory]),
     ];
 

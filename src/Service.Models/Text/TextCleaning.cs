@@ -12,7 +12,8 @@ namespace Service.Models.Text;
 /// </summary>
 /// <remarks>
 /// Cleaning first means no later step (Unicode normalisation, WordPiece) ever sees a code point it refuses. A text that
-/// is empty or whitespace once cleaned has nothing to embed (<see cref="IsBlank"/>).
+/// is empty or whitespace once cleaned, or once the uncased tokenizer has stripped its nonspacing (combining) marks, has
+/// nothing to embed (<see cref="IsBlank"/>).
 /// </remarks>
 public static class TextCleaning
 {
@@ -33,15 +34,26 @@ public static class TextCleaning
         return builder.ToString();
     }
 
-    /// <summary>True when nothing but whitespace is left after <see cref="Clean"/>: "", "\u200b", "\u0000", "\u00ad", "\u2028 ".</summary>
-    public static bool IsBlank(string text) => string.IsNullOrWhiteSpace(Clean(text));
+    /// <summary>
+    /// True when nothing but whitespace is left after <see cref="Clean"/> and the uncased tokenizer's accent stripping
+    /// (NFD, then every nonspacing mark dropped): "", "\u200b", "\u0000", "\u00ad", "\u2028 ", "\u0301"; not "e\u0301".
+    /// </summary>
+    public static bool IsBlank(string text)
+    {
+        foreach (var rune in Clean(text).Normalize(NormalizationForm.FormD).EnumerateRunes())
+        {
+            if (!Rune.IsWhiteSpace(rune) && Rune.GetUnicodeCategory(rune) != UnicodeCategory.NonSpacingMark)
+                return false;
+        }
+        return true;
+    }
 
-    /// <summary>The first code point <see cref="Clean"/> removes, for messages; null when none.</summary>
+    /// <summary>The first code point that <see cref="Clean"/> removes or accent stripping drops, for messages; null when none.</summary>
     public static int? FirstRemoved(string text)
     {
         foreach (var rune in text.EnumerateRunes())
         {
-            if (IsRemoved(rune))
+            if (IsRemoved(rune) || Rune.GetUnicodeCategory(rune) == UnicodeCategory.NonSpacingMark)
                 return rune.Value;
         }
         return null;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.WebUtilities;
 using Service.Cli.Benchmarks;
@@ -84,6 +85,22 @@ public sealed class FuzzTests(FuzzTests.Factory factory) : IClassFixture<FuzzTes
         Assert.Empty(RequestFuzzer.Routes.Except(cases.Select(c => c.Route)));
         Assert.Equal(cases.Select(c => (c.Method, c.Path, c.ContentType)), again.Select(c => (c.Method, c.Path, c.ContentType)));
         Assert.All(cases.Zip(again), pair => Assert.Equal(pair.First.Body, pair.Second.Body));
+    }
+
+    /// <summary>Issue 16: the fuzzer never sent DELETE /v1/indexes/{name}, the public index list, the diagnostics or the LM routes.</summary>
+    [Fact]
+    public async Task Every_route_of_the_OpenAPI_document_is_a_fuzz_target()
+    {
+        var client = await factory.CreateLoadedClientAsync();
+        var document = await client.GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+
+        var routes = document.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Select(operation => $"{operation.Name.ToUpperInvariant()} {path.Name}"))
+            .Select(route => route.EndsWith('/') && route.Length > route.IndexOf(' ') + 2 ? route[..^1] : route) // "POST /v1/search/" is POST /v1/search
+            .ToArray();
+
+        Assert.Contains("POST /v1/lm/classify", routes); // the LM routes are mapped in this service
+        Assert.Empty(routes.Except(RequestFuzzer.Routes));
     }
 
     [Fact]

@@ -46,4 +46,36 @@ public sealed class IndexNameAndDeleteTests(IndexServiceFixture fixture)
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
         await fixture.BuildAsync("to-delete", items: 3, anchorQueries: 2); // the name can be built again
     }
+
+    [Fact]
+    public async Task Delete_of_a_failed_build_removes_its_checkpoint_too()
+    {
+        const string name = "failed-build";
+        var path = Path.Combine(fixture.IndexDirectory, name + ".anncur");
+        Directory.CreateDirectory(path); // every shard is checkpointed, then the rename onto the index file fails
+        using var admin = fixture.Admin();
+
+        var accepted = await admin.PostAsJsonAsync("/v1/indexes",
+            new { name, items = IndexServiceFixture.Items(4), anchor_queries = IndexServiceFixture.AnchorQueries[..2] });
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        await fixture.WaitAsync(name, "failed");
+        Assert.True(File.Exists(path + ".partial"));
+        Directory.Delete(path);
+        var deleted = await admin.DeleteAsync($"/v1/indexes/{name}");
+
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Empty(Directory.GetFileSystemEntries(fixture.IndexDirectory, name + "*"));
+    }
+
+    [Fact]
+    public void The_default_index_directory_is_the_user_data_directory_never_the_content_root()
+    {
+        var contentRoot = Path.Combine(Path.GetTempPath(), "src", "Service.Api");
+
+        var resolved = new Service.Api.Hosting.IndexesOptions().ResolvedDirectory(contentRoot);
+
+        Assert.Equal(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "service", "indexes"), resolved);
+        Assert.False(resolved.StartsWith(contentRoot, StringComparison.Ordinal));
+        Assert.Equal(Path.Combine(contentRoot, "idx"), new Service.Api.Hosting.IndexesOptions { Directory = "idx" }.ResolvedDirectory(contentRoot));
+    }
 }

@@ -82,6 +82,8 @@ public sealed class LmApiTests(LmApiTests.Factory factory) : IClassFixture<LmApi
     [InlineData("/v1/lm/classify", """{"query": "x1", "method": "vote"}""", "method")]
     [InlineData("/v1/lm/classify", """{"query": "x1", "pooling": "max"}""", "pooling")]
     [InlineData("/v1/lm/classify", """{"query": "x1", "beta": -1}""", "beta")]
+    [InlineData("/v1/lm/classify", """{"query": "x1", "beta": 1e308}""", "beta")] // issue 16's fuzz re-run: a 500 (infinite probabilities) before the bound
+    [InlineData("/v1/lm/classify", """{"query": "x1", "beta": 100.5}""", "beta")]
     [InlineData("/v1/lm/classify", """{"query": "x1", "model": "all-MiniLM-L6-v2"}""", "model")]
     [InlineData("/v1/diagnostics/attention", """{"text": "x3 -> y1"}""", "text")]
     [InlineData("/v1/diagnostics/attention", """{"text": ""}""", "text")]

@@ -7,14 +7,15 @@ namespace Service.Tests.Api;
 /// <summary>
 /// Issue 16, faults 1 and 5: every route that takes text accepts any code point. Noncharacters, control and format
 /// characters are removed as the reference BERT tokenizer removes them (200); a text left with nothing visible is 422
-/// naming the field and the code point, on every route alike. Before the fix U+FFFE gave 500 and U+200B a vector.
+/// naming the field and the code point, on every route alike. Before the fix U+FFFE gave 500 and U+200B a vector; a
+/// lone combining mark (U+0301, which the uncased tokenizer strips) gave the vector of an empty text.
 /// An unpaired surrogate escape (<c>\ud800</c>) is not valid UTF-16, so the JSON reader refuses the body: 400.
 /// </summary>
 [Collection(IndexServiceCollection.Name)]
 public sealed class UnicodeInputTests(IndexServiceFixture fixture)
 {
     /// <summary>JSON string bodies (escapes as a client sends them) that hold a code point the tokenizer removes.</summary>
-    static readonly string[] Removed = [@"\ufffe", @"\uffff", @"\ufdd0", @"\ufdef", @"\u200b", @"\u0000", @"\u00ad", @"\u2028"];
+    static readonly string[] Removed = [@"\ufffe", @"\uffff", @"\ufdd0", @"\ufdef", @"\u200b", @"\u0000", @"\u00ad", @"\u2028", @"\u0301"];
 
     /// <summary>Route, body with {0} where the text goes.</summary>
     static readonly (string Route, string Template)[] Routes =
@@ -89,6 +90,24 @@ public sealed class UnicodeInputTests(IndexServiceFixture fixture)
         Assert.True(inserted.IsSuccessStatusCode, await inserted.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
         Assert.Contains("items[0].text", await refused.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_build_whose_items_hold_a_noncharacter_inside_their_text_reaches_ready_and_is_searchable()
+    {
+        using var admin = fixture.Admin();
+        var body = """{"name": "unicode-items", "items": [{"id": "a", "text": "a cat\ufffe sleeps"}, {"id": "b", "text": "a dog\u200b barks"}, {"id": "c", "text": "rain\u0301 falls"}], "anchor_queries": ["pets", "weather"]}""";
+
+        var accepted = await admin.PostAsync("/v1/indexes", Json(body));
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var ready = await fixture.WaitAsync("unicode-items", "ready");
+        var search = await fixture.Client.PostAsync("/v1/search", Json("""{"index": "unicode-items", "query": "a sleeping cat", "k": 3, "budget": 3, "method": "exhaustive"}"""));
+
+        Assert.Equal(3, ready.GetProperty("n").GetInt32());
+        Assert.True(search.IsSuccessStatusCode, await search.Content.ReadAsStringAsync());
+        var ids = JsonDocument.Parse(await search.Content.ReadAsStringAsync()).RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("id").GetString());
+        Assert.Equal(["a", "b", "c"], ids.Order());
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync("/v1/indexes/unicode-items")).StatusCode);
     }
 
     [Fact]

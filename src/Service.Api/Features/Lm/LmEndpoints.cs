@@ -19,7 +19,7 @@ public sealed record Demonstration(string? Input, string? Label);
 /// <param name="Demonstrations">Input → label examples, in order; any number up to Lm:MaxDemonstrations. They are read in chunks of whole demonstrations that fit the window.</param>
 /// <param name="Query">The input token whose label is asked for.</param>
 /// <param name="Method">nbce (naive Bayes over the chunks), truncate (only the last chunk) or mean (the chunks' probabilities averaged).</param>
-/// <param name="Beta">NBCE's β in (β + 1) · pool log p(T | S_k) − β · log p(T).</param>
+/// <param name="Beta">NBCE's β in (β + 1) · pool log p(T | S_k) − β · log p(T), 0 to 100.</param>
 /// <param name="Pooling">NBCE's pooling of the chunks: min-entropy (the most certain chunk) or mean.</param>
 public sealed record LmClassifyRequest(
     string? Model = null,
@@ -49,6 +49,7 @@ public sealed record LmClassifyResponse(
 
 public static class LmEndpoints
 {
+    const double MaxBeta = 100;
     static readonly string[] Methods = ["nbce", "truncate", "mean"];
     static readonly string[] Poolings = ["min-entropy", "mean"];
 
@@ -89,8 +90,9 @@ public static class LmEndpoints
         var query = Input(vocabulary, request.Query, "query");
         InputValidation.OneOf(request.Method, Methods, "method");
         InputValidation.OneOf(request.Pooling, Poolings, "pooling");
-        if (!(request.Beta >= 0 && double.IsFinite(request.Beta)))
-            throw InputValidation.Invalid($"'beta' must be a finite number ≥ 0; got {request.Beta}.", "beta");
+        // (β + 1)·log p − β·log p(T) overflows to −∞ for every label long before β reaches double's range; the post uses β ≤ 1.
+        if (!(request.Beta is >= 0 and <= MaxBeta))
+            throw InputValidation.Invalid($"'beta' must be a number from 0 to {MaxBeta}; got {request.Beta}.", "beta");
 
         var method = request.Method switch { "nbce" => LmCombination.Nbce, "truncate" => LmCombination.Truncate, _ => LmCombination.Mean };
         var pooling = request.Pooling == "mean" ? NbcePooling.Mean : NbcePooling.MinEntropy;

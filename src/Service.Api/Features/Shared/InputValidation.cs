@@ -31,12 +31,12 @@ public static class InputValidation
     {
         if (string.IsNullOrEmpty(text))
             throw Invalid($"'{field}' is empty or null. Send a non-empty string.", field);
-        // The tokenizer removes control, format, unassigned and surrogate code points as the reference BERT tokenizer
-        // does (TextCleaning); a text made only of those has nothing to embed, like an empty one (TEI: 422).
+        // The tokenizer removes control, format, unassigned and surrogate code points and strips combining marks as the
+        // reference BERT tokenizer does (TextCleaning); a text made only of those has nothing to embed, like an empty one (TEI: 422).
         if (TextCleaning.IsBlank(text))
         {
             var removed = TextCleaning.FirstRemoved(text);
-            throw Invalid($"'{field}' has no visible characters: it holds only whitespace and code points the tokenizer removes (control, format, unassigned or unpaired surrogates{(removed is { } r ? $", e.g. U+{r:X4}" : "")}). Send some text.",
+            throw Invalid($"'{field}' has no visible characters: it holds only whitespace and code points the tokenizer removes (control, format, unassigned, unpaired surrogates or combining marks{(removed is { } r ? $", e.g. U+{r:X4}" : "")}). Send some text.",
                 field, ("code_point", removed is { } cp ? $"U+{cp:X4}" : null));
         }
         if (text.Length > limits.MaxInputCharacters)
