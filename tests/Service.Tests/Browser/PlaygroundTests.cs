@@ -170,6 +170,7 @@ public sealed partial class PlaygroundTests(PlaygroundFixture fixture)
         Assert.Equal("Compare", await page.EvaluateAsync<string>("() => document.activeElement.textContent"));
         await page.Keyboard.PressAsync("Enter");
         await Assertions.Expect(page.Locator("#similarity-heatmap td.cell")).ToHaveCountAsync(36);
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= 390"), "the drawn heatmap makes the page scroll sideways at 390 px");
         await page.ScreenshotAsync(new() { Path = Screenshot("narrow"), FullPage = false });
     }
 
