@@ -1,4 +1,4 @@
-using Service.Api.Features.Shared;
+using Service.Models.Text;
 using System.CommandLine;
 using System.Diagnostics;
 using Service.Cli.Index;

@@ -1,4 +1,3 @@
-using Service.Api.Features.Shared;
 using Service.Models.ModelFiles;
 using System.CommandLine;
 using System.Diagnostics;

@@ -4,14 +4,15 @@ using Service.Tests.WordNet;
 namespace Service.Tests.Architecture;
 
 /// <summary>
-/// The project references point one way: Api → Index, Models; Training → Models; the CLI on top; Index and Models
-/// reference no project of ours. A new arrow has to be added to <see cref="Allowed"/> on purpose, or this test fails.
+/// The project references point one way: Api → Index, Models; Models → Index (the served models' scorer adapters);
+/// Training → Models; the CLI on top; Index references no project of ours. A new arrow has to be added to
+/// <see cref="Allowed"/> on purpose, or this test fails.
 /// </summary>
 public sealed class ProjectReferenceTests
 {
     static readonly Dictionary<string, string[]> Allowed = new()
     {
-        ["Service.Models"] = [],
+        ["Service.Models"] = ["Service.Index"],
         ["Service.Index"] = [],
         ["Service.Training"] = ["Service.Models"],
         ["Service.Api"] = ["Service.Index", "Service.Models"],
@@ -32,6 +33,21 @@ public sealed class ProjectReferenceTests
             var wrong = references.Except(Allowed[name]).ToArray();
             Assert.True(wrong.Length == 0, $"{name} references {string.Join(", ", wrong)}; allowed: {string.Join(", ", Allowed[name].DefaultIfEmpty("none"))}.");
         }
+    }
+
+    /// <summary>The CLI may use the Api only where it hosts the service; defaults and adapters come from the libraries.</summary>
+    static readonly string[] CliFilesHostingTheService = ["EmbeddingBenchmarkCommand.cs"];
+
+    [Fact]
+    public void The_CLI_names_the_Api_only_in_the_commands_that_host_the_service()
+    {
+        var naming = Directory.GetFiles(Path.Combine(WordNetTestData.RepositoryRoot, "src", "Service.Cli"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Where(f => System.Text.RegularExpressions.Regex.IsMatch(File.ReadAllText(f), @"\bService\.Api\b"))
+            .Select(Path.GetFileName);
+
+        Assert.Equal(CliFilesHostingTheService, naming.Order());
     }
 
     [Fact]

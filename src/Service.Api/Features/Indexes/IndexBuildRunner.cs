@@ -3,6 +3,7 @@ using Service.Api.Features.Shared;
 using Service.Api.Hosting;
 using Service.Index;
 using Service.Models.Errors;
+using Service.Models.Text;
 
 namespace Service.Api.Features.Indexes;
 

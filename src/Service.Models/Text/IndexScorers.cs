@@ -1,10 +1,10 @@
 using Service.Index;
-using Service.Models.Text;
 
-namespace Service.Api.Features.Shared;
+namespace Service.Models.Text;
 
 /// <summary>
-/// A served cross-encoder as the index's scorer. Every call goes through the model's batching worker, so index builds,
+/// A served cross-encoder as the index's scorer: the adapter from this project's models to the scorer the Index library
+/// defines, here so that the service and the CLI's index builds and evaluations use one adapter. Every call goes through the model's batching worker, so index builds,
 /// inserts and searches share its queue, batches and limits with POST /rerank.
 /// </summary>
 /// <remarks>A pair over the model's token limit is cut (the item's tokens first), never refused: an index has to score every item.</remarks>
