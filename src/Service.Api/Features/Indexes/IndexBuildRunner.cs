@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Service.Api.Features.Shared;
 using Service.Api.Hosting;
@@ -7,11 +8,58 @@ using Service.Models.Text;
 
 namespace Service.Api.Features.Indexes;
 
-/// <summary>Runs one queued build: R = CE(anchor queries × items) shard by shard, the file, the embeddings, then ready.</summary>
-public sealed class IndexBuildRunner(IndexCatalog catalog, IndexLoader loader, IOptions<IndexesOptions> options, ILogger<IndexBuildRunner> logger)
+/// <summary>
+/// Index builds: accepted into a queue with a job file each (<see cref="IndexBuildJobStore"/>), queued again after a
+/// restart, and run one at a time by <see cref="IndexWorker"/>: R = CE(anchor queries × items) shard by shard, the
+/// file, the embeddings, then ready.
+/// </summary>
+public sealed class IndexBuildRunner(
+    IndexCatalog catalog, IndexLoader loader, IndexBuildJobStore jobStore, IOptions<IndexesOptions> options, ILogger<IndexBuildRunner> logger)
 {
     /// <summary>A build is no request: when the model's queue is full it waits this long and retries instead of failing.</summary>
     static readonly TimeSpan OverloadedRetry = TimeSpan.FromMilliseconds(250);
+
+    readonly Channel<IndexBuildJob> jobs = Channel.CreateUnbounded<IndexBuildJob>(new UnboundedChannelOptions { SingleReader = true });
+
+    internal ChannelReader<IndexBuildJob> Jobs => jobs.Reader;
+
+    /// <summary>Queues a build. 409 while an index of that name exists; a failed one may be built again (the same inputs resume from its checkpoint).</summary>
+    public IndexEntry Enqueue(string name, string model, IndexItem[] items, string[] anchorQueries, ScoreType storedAs)
+    {
+        var job = new IndexBuildJob(Guid.NewGuid().ToString("N"), name, model, items, anchorQueries, storedAs);
+        var entry = catalog.Claim(name, () =>
+        {
+            jobStore.Save(job);
+            var entry = new IndexEntry(name, catalog.PathOf(name));
+            entry.Queue(job);
+            return entry;
+        });
+        jobs.Writer.TryWrite(job);
+        return entry;
+    }
+
+    /// <summary>After the start's files are loaded: the builds a shutdown interrupted, queued again to resume from their checkpoints.</summary>
+    public void RequeueInterrupted()
+    {
+        foreach (var (file, job, error) in jobStore.ReadAll())
+        {
+            if (job is null)
+            {
+                logger.LogError("Interrupted build {File} cannot be read and is not resumed: {Reason}", file, error);
+                continue;
+            }
+            var entry = new IndexEntry(job.Name, catalog.PathOf(job.Name));
+            entry.Queue(job);
+            if (!catalog.TryAdd(entry))
+            {
+                if (catalog.TryGet(job.Name, out var existing) && existing.State.JobId != job.Id)
+                    File.Delete(file); // its index was written before the job file could be removed
+                continue;
+            }
+            jobs.Writer.TryWrite(job);
+            logger.LogInformation("Build of index {Index} was interrupted; queued again, it resumes from its checkpoint", job.Name);
+        }
+    }
 
     public async Task BuildAsync(IndexBuildJob job, CancellationToken stopping)
     {
@@ -40,7 +88,7 @@ public sealed class IndexBuildRunner(IndexCatalog catalog, IndexLoader loader, I
         }
         try
         {
-            catalog.JobStore.Delete(job.Name);
+            jobStore.Delete(job.Name);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -1,4 +1,5 @@
-using Service.Api.Features.Shared;
+using Microsoft.Extensions.Options;
+using Service.Api.Hosting;
 using Service.Index;
 using Service.Models.Errors;
 using Service.Models.Registry;
@@ -7,11 +8,77 @@ using Service.Models.Text;
 namespace Service.Api.Features.Indexes;
 
 /// <summary>
-/// Brings an index file into service: checks that its cross-encoder's weights are the served ones, embeds its items for
-/// de-rerank with the base bi-encoder, and marks the entry ready; a refused file fails only its own index.
+/// Brings index files into service: at start every file of the index directory and of Indexes:Files, and again on
+/// reload. Each load checks that the file's cross-encoder weights are the served ones, embeds its items for de-rerank
+/// with the base bi-encoder, and marks the entry ready; a refused file fails only its own index.
 /// </summary>
-public sealed class IndexLoader(ModelRegistry registry, ILogger<IndexLoader> logger)
+public sealed class IndexLoader(
+    ModelRegistry registry, IndexCatalog catalog, IOptions<IndexesOptions> options, IHostEnvironment environment, ILogger<IndexLoader> logger)
 {
+    /// <summary>At start: every *.anncur of the index directory, then every Indexes:Files entry.</summary>
+    public async Task LoadFilesAsync(CancellationToken cancellationToken)
+    {
+        var paths = new List<string>();
+        try
+        {
+            // Created by the first build, not here: a service that never builds leaves no empty folder behind.
+            if (Directory.Exists(catalog.Directory))
+                paths.AddRange(Directory.EnumerateFiles(catalog.Directory, "*" + IndexesOptions.FileExtension).Order(StringComparer.Ordinal));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogError("Index directory {Directory} cannot be read, so no index is loaded from it: {Reason}", catalog.Directory, e.Message);
+        }
+        paths.AddRange(options.Value.Files.Select(ResolveFile));
+
+        var loading = new List<IndexEntry>();
+        foreach (var path in paths)
+        {
+            var entry = new IndexEntry(Path.GetFileNameWithoutExtension(path), path) { AtStart = true };
+            if (catalog.TryAdd(entry))
+                loading.Add(entry);
+            else
+                logger.LogWarning("Index file {File} is not loaded: another index is already called {Index}", path, entry.Name);
+        }
+        catalog.FilesListed();
+        foreach (var entry in loading)
+            await LoadAsync(entry, cancellationToken);
+    }
+
+    /// <summary>
+    /// Loads the index's file again. A refused file (damaged, truncated, another model's) changes nothing: the previous index
+    /// keeps serving and GET shows the error.
+    /// </summary>
+    public async Task<IndexEntry> ReloadAsync(string name, CancellationToken cancellationToken)
+    {
+        var entry = catalog.Get(name);
+        await entry.Writer.WaitAsync(cancellationToken);
+        try
+        {
+            if (entry.State.Status is not (IndexStatus.Ready or IndexStatus.Failed))
+            {
+                throw new ServiceException(ServiceErrorKind.Conflict,
+                    $"Index '{name}' is {IndexCatalog.Describe(entry.State.Status)}. Reload it once GET /v1/indexes/{name} shows it ready or failed.",
+                    new Dictionary<string, object?> { ["index"] = name });
+            }
+            var error = entry.Host is { } host
+                ? await ReplaceAsync(entry, host, cancellationToken)
+                : await LoadAsync(entry, cancellationToken);
+            if (error is not null)
+            {
+                var consequence = entry.Host?.Current is null ? "the index stays failed" : "the previous index keeps serving";
+                throw new ServiceException(ServiceErrorKind.IndexFileRefused,
+                    $"The file of index '{name}' was refused and {consequence}: {error} Restore the file, or build the index again under another name.",
+                    new Dictionary<string, object?> { ["index"] = name });
+            }
+            return entry;
+        }
+        finally
+        {
+            entry.Writer.Release();
+        }
+    }
+
     /// <summary>A file whose model is not known yet: it names its model, whose weights' hash must be the one the file was built with.</summary>
     /// <returns>Null, or why the file was not loaded (the entry then shows it).</returns>
     public async Task<string?> LoadAsync(IndexEntry entry, CancellationToken cancellationToken)
@@ -38,7 +105,7 @@ public sealed class IndexLoader(ModelRegistry registry, ILogger<IndexLoader> log
     }
 
     /// <summary>A reload through the entry's host: a refused file leaves the serving index in place.</summary>
-    public async Task<string?> ReplaceAsync(IndexEntry entry, AnchorIndexHost host, CancellationToken cancellationToken)
+    async Task<string?> ReplaceAsync(IndexEntry entry, AnchorIndexHost host, CancellationToken cancellationToken)
     {
         if (!host.TryReplace(entry.Path, out var error))
             return Refused(entry, error);
@@ -67,6 +134,9 @@ public sealed class IndexLoader(ModelRegistry registry, ILogger<IndexLoader> log
         await registry.WhenLoaded(name).WaitAsync(cancellationToken);
         return registry.Get<CrossEncoderModel>(name, CrossEncoderModel.Kind);
     }
+
+    /// <summary>Where an Indexes:Files entry is (<see cref="AppFiles.Find"/>); a missing file keeps its path under the content root, so its load fails naming it.</summary>
+    string ResolveFile(string path) => AppFiles.Find(path, environment.ContentRootPath) ?? Path.Combine(environment.ContentRootPath, path);
 
     string Refused(IndexEntry entry, Exception error)
     {

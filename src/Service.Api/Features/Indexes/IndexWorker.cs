@@ -5,12 +5,13 @@ namespace Service.Api.Features.Indexes;
 /// at a time: a build saturates its cross-encoder's worker, so a second one would only queue behind it. Shutdown cancels the
 /// running build between CE calls; its checkpoint and job file let the next start resume it.
 /// </summary>
-internal sealed class IndexWorker(IndexCatalog catalog, IndexBuildRunner runner) : BackgroundService
+internal sealed class IndexWorker(IndexLoader loader, IndexBuildRunner runner) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(async () =>
     {
-        await catalog.LoadFilesAsync(stoppingToken);
-        await foreach (var job in catalog.Jobs.ReadAllAsync(stoppingToken))
+        await loader.LoadFilesAsync(stoppingToken);
+        runner.RequeueInterrupted();
+        await foreach (var job in runner.Jobs.ReadAllAsync(stoppingToken))
             await runner.BuildAsync(job, stoppingToken);
     }, stoppingToken);
 }

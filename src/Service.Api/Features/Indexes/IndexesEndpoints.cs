@@ -123,7 +123,7 @@ public static partial class IndexesEndpoints
     }
 
     public static Accepted<IndexBuildAccepted> Build(
-        IndexBuildRequest request, IndexCatalog catalog, TextGateway gateway, IOptions<IndexesOptions> options, IOptions<LimitsOptions> limits)
+        IndexBuildRequest request, IndexBuildRunner builds, TextGateway gateway, IOptions<IndexesOptions> options, IOptions<LimitsOptions> limits)
     {
         var name = request.Name ?? "";
         if (!IndexName().IsMatch(name))
@@ -148,7 +148,7 @@ public static partial class IndexesEndpoints
             _ => throw InputValidation.Invalid($"'dtype' must be float32 or float16; got '{request.Dtype}'.", "dtype", ("available", new[] { "float32", "float16" })),
         };
 
-        var entry = catalog.Enqueue(name, model, items, anchorQueries, storedAs);
+        var entry = builds.Enqueue(name, model, items, anchorQueries, storedAs);
         var location = $"/v1/indexes/{name}";
         return TypedResults.Accepted(location, new IndexBuildAccepted(entry.State.JobId!, name, IndexCatalog.Describe(entry.State.Status), location));
     }
@@ -158,28 +158,28 @@ public static partial class IndexesEndpoints
     public static Ok<IndexInfo> GetIndex(string name, IndexCatalog catalog) => TypedResults.Ok(Describe(catalog.Get(name)));
 
     public static async Task<Ok<IndexItemsAdded>> AddItems(
-        string name, IndexItemsRequest request, IndexCatalog catalog, IOptions<LimitsOptions> limits, HttpContext http)
+        string name, IndexItemsRequest request, IndexCatalog catalog, IndexEditor editor, IOptions<LimitsOptions> limits, HttpContext http)
     {
         catalog.Get(name); // 404 before validating a body meant for no index
         var items = Items(request.Items, limits.Value.MaxInputsPerRequest, limits.Value);
-        var calls = await catalog.InsertAsync(name, items, http.RequestAborted);
+        var calls = await editor.InsertAsync(name, items, http.RequestAborted);
         return TypedResults.Ok(new IndexItemsAdded(items.Length, calls, catalog.Serving(name).Index.LiveCount));
     }
 
-    public static async Task<NoContent> DeleteItem(string name, string id, IndexCatalog catalog, HttpContext http)
+    public static async Task<NoContent> DeleteItem(string name, string id, IndexEditor editor, HttpContext http)
     {
-        await catalog.DeleteAsync(name, id, http.RequestAborted);
+        await editor.DeleteAsync(name, id, http.RequestAborted);
         return TypedResults.NoContent();
     }
 
-    public static async Task<NoContent> DeleteIndex(string name, IndexCatalog catalog, HttpContext http)
+    public static async Task<NoContent> DeleteIndex(string name, IndexEditor editor, HttpContext http)
     {
-        await catalog.RemoveAsync(name, http.RequestAborted);
+        await editor.RemoveAsync(name, http.RequestAborted);
         return TypedResults.NoContent();
     }
 
-    public static async Task<Ok<IndexInfo>> Reload(string name, IndexCatalog catalog, HttpContext http) =>
-        TypedResults.Ok(Describe(await catalog.ReloadAsync(name, http.RequestAborted)));
+    public static async Task<Ok<IndexInfo>> Reload(string name, IndexLoader loader, HttpContext http) =>
+        TypedResults.Ok(Describe(await loader.ReloadAsync(name, http.RequestAborted)));
 
     static IndexItem[] Items(IndexItemInput?[]? items, int max, LimitsOptions limits)
     {
