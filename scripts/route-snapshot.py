@@ -6,10 +6,10 @@ similarities, rerank and search results, and diffusion samples for fixed seeds. 
 times are removed; everything else is kept as the service wrote it.
 Usage: scripts/route-snapshot.py BASE_URL OUTDIR ADMIN_KEY   (scripts/route-snapshot.sh starts the service for you)
 """
-import json, os, re, sys, urllib.request, urllib.error
+import json, os, re, sys, time, urllib.request, urllib.error
 
 VOLATILE = {"timings", "timing", "elapsed_ms", "duration_ms", "loaded_at", "started_at", "uptime_seconds", "request_id",
-            "traceId", "trace_id", "created", "built_at", "load_ms", "version", "commit"}
+            "traceId", "trace_id", "created", "built_at", "load_ms", "version", "commit", "job_id"}
 
 def scrub(value):
     if isinstance(value, dict):
@@ -44,10 +44,27 @@ def requests():
                {"model": model, "count": 2, "steps": 10, "process": "ddim", "eta": 0.0, "seed": 7, "format": "json"})
     yield "diffusion-stream", "GET", "/v1/diffusion/samples/stream?model=gmm-2d&count=2&steps=5&variance=analytic&seed=7", None
     yield "bad-input", "POST", "/v1/search", {"index": "verb-motion", "query": "", "method": "cur"}
+    # The admin index routes, on a small index built here (WAIT polls until it is ready, then records it).
+    items = [{"id": f"s{i}", "text": text} for i, text in enumerate(SENTENCES)]
+    yield "index-build", "POST", "/v1/indexes", {"name": "snapshot", "items": items, "anchor_queries": QUERIES[:2], "dtype": "float32"}
+    yield "index-ready", "WAIT", "/v1/indexes/snapshot", None
+    yield "index-add", "POST", "/v1/indexes/snapshot/items", {"items": [{"id": "extra", "text": QUERIES[2]}]}
+    yield "index-search", "POST", "/v1/search", {"index": "snapshot", "query": QUERIES[0], "k": 3, "budget": 4, "method": "cur"}
+    yield "index-delete-item", "DELETE", "/v1/indexes/snapshot/items/s0", None
+    yield "index-reload", "POST", "/v1/indexes/snapshot/reload", None
+    yield "index-list", "GET", "/v1/indexes", None
+    yield "index-delete", "DELETE", "/v1/indexes/snapshot", None
 
 def main(base, outdir, key):
     os.makedirs(outdir, exist_ok=True)
     for name, method, path, body in requests():
+        if method == "WAIT":
+            method = "GET"
+            for _ in range(600):
+                with urllib.request.urlopen(urllib.request.Request(base + path, headers={"X-API-Key": key}), timeout=60) as response:
+                    if json.loads(response.read())["status"] in ("ready", "failed"):
+                        break
+                time.sleep(0.5)
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(base + path, data=data, method=method,
                                          headers={"Content-Type": "application/json", "X-API-Key": key})

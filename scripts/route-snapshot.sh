@@ -9,7 +9,7 @@ out="$(realpath -m "$1")"
 key=route-snapshot-admin-key-0123456789abcdef
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 dotnet build src/Service.Api -c Release -v q -nologo > /dev/null
-Admin__ApiKeys__0=$key RateLimit__PermitsPerSecond=100000 RateLimit__Burst=100000 ASPNETCORE_URLS=http://127.0.0.1:$port \
+Indexes__Directory="$(mktemp -d)" Admin__ApiKeys__0=$key RateLimit__PermitsPerSecond=100000 RateLimit__Burst=100000 ASPNETCORE_URLS=http://127.0.0.1:$port \
   dotnet src/Service.Api/bin/Release/net10.0/Service.Api.dll --contentRoot "$repo/src/Service.Api" > /tmp/route-snapshot-$port.log 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
