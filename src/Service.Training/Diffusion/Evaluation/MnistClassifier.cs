@@ -64,37 +64,35 @@ public sealed class MnistClassifier : Module<Tensor, Tensor>
     /// <summary>Features of images [M, 784] in [−1, 1] → [M, 128], in batches, copied out of torch.</summary>
     public float[] ExtractFeatures(ReadOnlySpan<float> images, int batchSize = 500)
     {
-        const int pixels = 28 * 28;
-        var count = images.Length / pixels;
-        var output = new float[count * FeatureDimension];
-        for (var start = 0; start < count; start += batchSize)
-        {
-            var rows = Math.Min(batchSize, count - start);
-            using var scope = NewDisposeScope();
-            using var mode = inference_mode();
-            var input = empty([rows, 1, 28, 28], ScalarType.Float32);
-            input.data<float>().CopyFrom(images.Slice(start * pixels, rows * pixels));
-            Features(input).contiguous().data<float>().CopyTo(output.AsSpan(start * FeatureDimension, rows * FeatureDimension));
-        }
+        var output = new float[images.Length / Pixels * FeatureDimension];
+        InBatches(images, batchSize, (input, start, rows) =>
+            Features(input).contiguous().data<float>().CopyTo(output.AsSpan(start * FeatureDimension, rows * FeatureDimension)));
         return output;
     }
 
     /// <summary>Predicted digits of images [M, 784].</summary>
     public int[] Predict(ReadOnlySpan<float> images, int batchSize = 500)
     {
-        const int pixels = 28 * 28;
-        var count = images.Length / pixels;
-        var output = new int[count];
+        var output = new int[images.Length / Pixels];
+        InBatches(images, batchSize, (input, start, _) =>
+            forward(input).argmax(1).to_type(ScalarType.Int32).contiguous().data<int>().CopyTo(output.AsSpan(start)));
+        return output;
+    }
+
+    const int Pixels = 28 * 28;
+
+    /// <summary>Runs <paramref name="use"/> on each batch of images as a tensor [rows, 1, 28, 28], under inference mode in its own dispose scope.</summary>
+    static void InBatches(ReadOnlySpan<float> images, int batchSize, Action<Tensor, int, int> use)
+    {
+        var count = images.Length / Pixels;
         for (var start = 0; start < count; start += batchSize)
         {
             var rows = Math.Min(batchSize, count - start);
             using var scope = NewDisposeScope();
             using var mode = inference_mode();
             var input = empty([rows, 1, 28, 28], ScalarType.Float32);
-            input.data<float>().CopyFrom(images.Slice(start * pixels, rows * pixels));
-            var predicted = forward(input).argmax(1).to_type(ScalarType.Int32).contiguous().data<int>().ToArray();
-            predicted.CopyTo(output.AsSpan(start));
+            input.data<float>().CopyFrom(images.Slice(start * Pixels, rows * Pixels));
+            use(input, start, rows);
         }
-        return output;
     }
 }
