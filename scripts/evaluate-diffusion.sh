@@ -13,6 +13,15 @@ export MALLOC_MMAP_THRESHOLD_=1000000000 MALLOC_TRIM_THRESHOLD_=1000000000 MALLO
 # CPU time in the kernel on page faults (about 17,000 a second); with it, about 3 %.
 export DOTNET_GCRetainVM=1
 scripts/fetch-mnist.sh
+# Cells resume by name, so they must all come from the backbone evaluated now: a new unet.pt with old cells beside it
+# stops here until the old cells (and their grids) are moved to a history folder.
+backbone="$(sha256sum < models/diffusion/mnist-unet/unet.pt | cut -d' ' -f1)"
+record=docs/results/diffusion/backbone.sha256
+if [[ -s docs/results/diffusion/cells.jsonl && -f $record && "$(cat "$record")" != "$backbone" ]]; then
+  echo "docs/results/diffusion/cells.jsonl holds the cells of backbone $(cat "$record"), not of unet.pt ($backbone): move them and their grids to a history folder first" >&2
+  exit 1
+fi
+echo "$backbone" > "$record"
 if [[ ! -f data/diffusion/cli-eval/service-cli.dll ]]; then
   dotnet build src/Service.Cli -c Release
   mkdir -p data/diffusion && cp -r src/Service.Cli/bin/Release/net10.0 data/diffusion/cli-eval
