@@ -56,12 +56,16 @@ public sealed record InContextVocabulary(int Clusters, int PerCluster)
     /// A context longer than the window, cut into chunks of whole demonstrations that each fit it with the query, in
     /// order; an empty context gives one chunk holding only the query.
     /// </summary>
-    public int[][] Chunks(IReadOnlyList<(int Input, int Label)> demonstrations, int query, int window)
+    public int[][] Chunks(IReadOnlyList<(int Input, int Label)> demonstrations, int query, int window) =>
+        [.. ChunkDemonstrations(demonstrations, window).Select(chunk => Sequence(chunk, query))];
+
+    /// <summary>Demonstrations in order, cut into runs that each fit a window with BOS and the query; none gives one empty run.</summary>
+    public static IEnumerable<T[]> ChunkDemonstrations<T>(IReadOnlyList<T> demonstrations, int window)
     {
         var size = DemonstrationsPerWindow(window);
         if (size < 1)
             throw new ArgumentException($"A window of {window} tokens holds no demonstration.", nameof(window));
-        return [.. demonstrations.Chunk(size).Select(chunk => Sequence(chunk, query)).DefaultIfEmpty(Sequence([], query))];
+        return demonstrations.Count == 0 ? [[]] : demonstrations.Chunk(size);
     }
 
     /// <summary>Space-separated token names (&lt;s&gt; x3 y7 x5) to ids; <paramref name="error"/> names the first unknown token.</summary>

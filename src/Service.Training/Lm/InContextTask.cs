@@ -50,8 +50,7 @@ public sealed class InContextTask(int clusters = 32, int perCluster = 2)
     public (InContextSequence[] Chunks, InContextSequence Prior) SampleChunked(Random random, int demonstrations, int window)
     {
         var (demos, query, assignment) = Draw(random, demonstrations, 0);
-        var size = DemonstrationsPerWindow(window);
-        var chunks = demos.Chunk(size).Select(chunk => Build(chunk, query, assignment)).DefaultIfEmpty(Build([], query, assignment)).ToArray();
+        var chunks = InContextVocabulary.ChunkDemonstrations(demos, window).Select(chunk => Build(chunk, query, assignment)).ToArray();
         return (chunks, Build([], query, assignment));
     }
 
