@@ -93,8 +93,7 @@ public static class EvaluationReport
         if (File.Exists(gammaPath))
         {
             var table = GammaTable.Read(modelDir);
-            var above = Enumerable.Range(1, table.Gamma.Length - 1).Count(n => table.Gamma[n] > 1);
-            var errors = table.StandardError is null ? "" : $"; Γ_n > 1 at {above} timesteps, by more than one standard error at {table.AboveOne(1).Count}, by more than two at {table.AboveOne(2).Count}";
+            var errors = table.StandardError is null ? "" : "; " + table.AboveOneSummary();
             text.AppendLine($"Γ table: `{gammaPath}`, M = {table.Samples:N0} training images{errors}.");
         }
         text.AppendLine();

@@ -43,9 +43,8 @@ public static class GammaCommand
             });
             var table = new GammaTable(count, parse.GetValue(seed), gamma, standardError);
             var path = table.WriteBeside(weights);
-            var above = Enumerable.Range(1, gamma.Length - 1).Count(n => gamma[n] > 1);
             AnsiConsole.MarkupLine($"Γ_1 = {gamma[1]:0.0000}, Γ_500 = {gamma[network.Schedule.Steps / 2]:0.0000}, Γ_N = {gamma[^1]:0.0000}; " +
-                $"Γ_n > 1 at {above} timesteps, by more than one standard error at {table.AboveOne(1).Count}, by more than two at {table.AboveOne(2).Count} → {path}");
+                $"{table.AboveOneSummary()} → {path}");
             return 0;
         });
         return command;

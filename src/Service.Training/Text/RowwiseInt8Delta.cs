@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace Service.Training.Text;
 
 /// <summary>
@@ -25,8 +27,8 @@ public static class RowwiseInt8Delta
         var delta = new float[columns];
         for (var o = 0; o < rows; o++)
         {
-            System.Numerics.Tensors.TensorPrimitives.Subtract(weight.Slice(o * columns, columns), baseWeight.Slice(o * columns, columns), delta);
-            var scale = System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(delta) is var m && m != 0 ? MathF.Abs(m) / MaxCode : 0f;
+            TensorPrimitives.Subtract(weight.Slice(o * columns, columns), baseWeight.Slice(o * columns, columns), delta);
+            var scale = TensorPrimitives.MaxMagnitude(delta) is var m && m != 0 ? MathF.Abs(m) / MaxCode : 0f;
             scales[o] = scale;
             if (scale == 0)
                 continue;
