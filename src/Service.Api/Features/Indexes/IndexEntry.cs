@@ -27,6 +27,8 @@ public sealed class IndexEntry(string name, string path) : IProgress<AnchorIndex
     AnchorIndexHost? host;
     Embedded? embedded;
 
+    readonly SemaphoreSlim writer = new(1, 1);
+
     public string Name { get; } = name;
 
     /// <summary>Loaded at start from Indexes:Files or the index directory: readiness waits for it (<see cref="IndexCatalog.NotReady"/>).</summary>
@@ -40,8 +42,20 @@ public sealed class IndexEntry(string name, string path) : IProgress<AnchorIndex
     /// <summary>Set once the index's cross-encoder is known; every later load goes through its <see cref="AnchorIndexHost.TryReplace"/>.</summary>
     internal AnchorIndexHost? Host => Volatile.Read(ref host);
 
-    /// <summary>Inserts, deletes and reloads of this index, one at a time: each ends with the file and the embeddings in step.</summary>
-    internal SemaphoreSlim Writer { get; } = new(1, 1);
+    /// <summary>
+    /// Waits for this index's writer turn: inserts, deletes and reloads run one at a time, so each ends with the file and the
+    /// embeddings in step. Disposing the turn gives it back.
+    /// </summary>
+    internal async Task<WriterTurn> WriterTurnAsync(CancellationToken cancellationToken)
+    {
+        await writer.WaitAsync(cancellationToken);
+        return new WriterTurn(writer);
+    }
+
+    internal readonly struct WriterTurn(SemaphoreSlim writer) : IDisposable
+    {
+        public void Dispose() => writer.Release();
+    }
 
     /// <summary>The serving index, or null unless ready.</summary>
     internal ServingIndex? Serving()

@@ -52,8 +52,7 @@ public sealed class IndexLoader(
     public async Task<IndexEntry> ReloadAsync(string name, CancellationToken cancellationToken)
     {
         var entry = catalog.Get(name);
-        await entry.Writer.WaitAsync(cancellationToken);
-        try
+        using (await entry.WriterTurnAsync(cancellationToken))
         {
             if (entry.State.Status is not (IndexStatus.Ready or IndexStatus.Failed))
             {
@@ -72,10 +71,6 @@ public sealed class IndexLoader(
                     new Dictionary<string, object?> { ["index"] = name });
             }
             return entry;
-        }
-        finally
-        {
-            entry.Writer.Release();
         }
     }
 
