@@ -15,7 +15,7 @@ public sealed record GammaTable(int Samples, int Seed, double[] Gamma, double[]?
 
     /// <summary>"Γ_n &gt; 1 at … timesteps, by more than one standard error at …, by more than two at …", for reports; needs the standard errors.</summary>
     public string AboveOneSummary() =>
-        $"Γ_n > 1 at {Enumerable.Range(1, Gamma.Length - 1).Count(n => Gamma[n] > 1)} timesteps, by more than one standard error at {AboveOne(1).Count}, by more than two at {AboveOne(2).Count}";
+        $"Γ_n > 1 at {AboveOne(0).Count} timesteps, by more than one standard error at {AboveOne(1).Count}, by more than two at {AboveOne(2).Count}";
 
     public const string FileName = "gamma.json";
 
