@@ -50,13 +50,19 @@ public static class IndexCommands
     static Command CreateWordNet()
     {
         var domains = new Option<string>("--domains") { Description = "Comma-separated lexicographer files, e.g. noun.food.", Required = true };
-        var anchors = new Option<int>("--anchors") { Description = "k_q anchor queries, drawn from the training domains' queries.", DefaultValueFactory = _ => 100 };
+        var anchors = new Option<int>("--anchors") { Description = "k_q anchor queries.", DefaultValueFactory = _ => 100 };
+        var anchorSource = new Option<string>("--anchor-source")
+        {
+            Description = "train: example queries of the training domains | definitions: queries made from the indexed domains' own definitions (a hypernym's lemma marked in its hyponym's definition).",
+            DefaultValueFactory = _ => "train",
+        };
+        anchorSource.AcceptOnlyFromAmong("train", "definitions");
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 5 };
         var output = new Option<string>("--out") { Description = "Folder for items.jsonl, anchors.jsonl, queries.jsonl.", Required = true };
         var data = new Option<string?>("--data") { Description = "data/wordnet (from `data wordnet-benchmark`)." };
         var command = new Command("wordnet", "Write the items and queries of WordNet domains, and anchor queries from the training domains.")
         {
-            domains, anchors, seed, output, data,
+            domains, anchors, anchorSource, seed, output, data,
         };
         command.SetAction(parse =>
         {
@@ -69,8 +75,12 @@ public static class IndexCommands
             var splits = items.Select(i => i.Split).Distinct().ToList();
             var queries = splits.SelectMany(s => TextData.LoadQueries(dir, s)).Where(q => names.Contains(q.LexName)).ToList();
             var random = new Random(parse.GetValue(seed));
-            // Anchors come from the training domains only, so no evaluation query (or its domain) is ever an anchor.
-            var anchorQueries = TextData.LoadQueries(dir, "train").OrderBy(_ => random.Next()).Take(parse.GetValue(anchors)).ToList();
+            // No evaluation query is ever an anchor: anchors are the training domains' example sentences, or contexts
+            // made from the indexed items' definitions, which the index holds anyway (ANNCUR draws in-domain anchor queries).
+            var pool = parse.GetValue(anchorSource) == "definitions"
+                ? splits.SelectMany(s => TextData.LoadGlossQueries(dir, s)).Where(q => names.Contains(q.LexName)).ToList()
+                : TextData.LoadQueries(dir, "train");
+            var anchorQueries = pool.OrderBy(_ => random.Next()).Take(parse.GetValue(anchors)).ToList();
             var folder = parse.GetValue(output)!;
             WriteLines(Path.Combine(folder, "items.jsonl"), items.Select(i => new ItemLine(i.Id, i.Text)));
             WriteLines(Path.Combine(folder, "anchors.jsonl"), anchorQueries.Select(q => new QueryLine(q.Id, q.Text, null)));

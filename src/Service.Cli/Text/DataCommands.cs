@@ -122,8 +122,8 @@ public static class DataCommands
         {
             await WriteJsonLinesAsync(Path.Combine(output, $"queries-{split}.jsonl"), benchmark.Queries.Where(q => q.Split == split), cancellation);
             await WriteJsonLinesAsync(Path.Combine(output, $"pairs-{split}.jsonl"), benchmark.Pairs(split), cancellation);
+            await WriteJsonLinesAsync(Path.Combine(output, TextData.GlossQueriesFile(split)), GlossQueries.Build(database, split), cancellation);
         }
-        await WriteJsonLinesAsync(Path.Combine(output, TextData.GlossQueriesFile), GlossQueries.Build(database, "train"), cancellation);
 
         var stats = StatsBlock(benchmark);
         Console.Out.Write(stats); // plain Markdown: a table too wide for a terminal, and the same text as the docs

@@ -19,6 +19,7 @@ public sealed class GlossQueriesTests : IDisposable
             "02100000 05 n 01 puppy 0 001 @ 02084071 n 0000 | a young dog",
             "10114209 18 n 01 dog 0 000 | a dull unattractive unpleasant girl or woman",
             "07676602 05 n 01 dog 0 000 | a hot dog",
+            "02100002 05 n 01 corgi 0 001 @ 07676602 n 0000 | a small dog with short legs",
         ]);
     }
 
@@ -33,6 +34,18 @@ public sealed class GlossQueriesTests : IDisposable
         Assert.Equal("02084071-n", query.Gold);
         Assert.Equal(["10114209-n"], query.Negatives); // the test-domain "dog" is not a training negative
         Assert.Equal(("noun.artifact", "train"), (query.LexName, query.Split));
+    }
+
+    [Fact]
+    public void A_test_split_gets_its_own_definition_queries_and_never_one_across_splits()
+    {
+        var query = Assert.Single(GlossQueries.Build(WordNetDatabase.Load(dict), "test")); // puppy's hypernym is a training synset
+
+        Assert.Equal("02100002-n", query.Id.Split('@')[1]);
+        Assert.Equal("a small «dog» with short legs", query.Text);
+        Assert.Equal("07676602-n", query.Gold);
+        Assert.Empty(query.Negatives);
+        Assert.Equal("test", query.Split);
     }
 
     public void Dispose() => Directory.Delete(dict, true);

@@ -44,14 +44,14 @@ public static class TextData
         return groups;
     }
 
-    /// <summary>The training queries made from definitions (<see cref="GlossQueries"/>).</summary>
-    public const string GlossQueriesFile = "gloss-queries-train.jsonl";
+    /// <summary>A split's queries made from definitions (<see cref="GlossQueries"/>).</summary>
+    public static string GlossQueriesFile(string split) => $"gloss-queries-{split}.jsonl";
 
     /// <summary>Queries of a split (id, text, gold, domain).</summary>
     public static List<QueryLine> LoadQueries(string directory, string split) => LoadQueryFile(Path.Combine(directory, $"queries-{split}.jsonl"));
 
-    /// <summary>The training queries made from definitions, written by <c>data wordnet-benchmark</c>.</summary>
-    public static List<QueryLine> LoadGlossQueries(string directory) => LoadQueryFile(Path.Combine(directory, GlossQueriesFile));
+    /// <summary>A split's queries made from definitions, written by <c>data wordnet-benchmark</c>.</summary>
+    public static List<QueryLine> LoadGlossQueries(string directory, string split) => LoadQueryFile(Path.Combine(directory, GlossQueriesFile(split)));
 
     static List<QueryLine> LoadQueryFile(string path) =>
         File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<QueryLine>(l, Json)!).ToList();

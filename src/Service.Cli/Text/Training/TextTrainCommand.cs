@@ -172,7 +172,7 @@ sealed class TextTrainer(TextTrainSettings settings)
         {
             var queries = TextData.LoadQueries(settings.DataDirectory, "train");
             if (settings.GlossQueries)
-                queries.AddRange(TextData.LoadGlossQueries(settings.DataDirectory));
+                queries.AddRange(TextData.LoadGlossQueries(settings.DataDirectory, "train"));
             var items = TextData.LoadItems(settings.DataDirectory, "train");
             var mined = MinedNegatives.LoadOrMine(
                 Path.Combine(settings.RunDirectory, "..", "..", "mined"), settings.GlossQueries ? "train+gloss" : "train", settings.MinedDepth, queries, items, () =>
