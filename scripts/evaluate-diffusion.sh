@@ -3,6 +3,7 @@
 # with M = 1,000 if gamma.json has fewer samples, then runs (or resumes) `diffusion evaluate`, whose finished cells land
 # in docs/results/diffusion/cells.jsonl. Safe to re-run after an interruption.   (log: data/diffusion/logs/evaluate.log)
 # Runs from a copy of the CLI build (data/diffusion/cli-eval) so that rebuilding the tree cannot disturb a long run.
+# THREADS (default 2): torch intra-op threads; 1 beside another long job (two threads stall when a core is taken).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -27,15 +28,16 @@ if [[ ! -f data/diffusion/cli-eval/service-cli.dll ]]; then
   mkdir -p data/diffusion && cp -r src/Service.Cli/bin/Release/net10.0 data/diffusion/cli-eval
 fi
 cli=(dotnet data/diffusion/cli-eval/service-cli.dll diffusion)
+threads="${THREADS:-2}"
 mkdir -p data/diffusion/logs
-[[ -f models/diffusion/mnist-classifier/classifier.pt ]] || "${cli[@]}" classifier --epochs 8 --seed 7
+[[ -f models/diffusion/mnist-classifier/classifier.pt ]] || "${cli[@]}" classifier --epochs 8 --seed 7 --threads "$threads"
 if ! grep -q '"Samples":[1-9][0-9][0-9][0-9]' models/diffusion/mnist-unet/gamma.json; then
-  "${cli[@]}" gamma --model models/diffusion/mnist-unet/unet.pt --samples 1000 --seed 3 >> data/diffusion/logs/gamma.log 2>&1
+  "${cli[@]}" gamma --model models/diffusion/mnist-unet/unet.pt --samples 1000 --seed 3 --threads "$threads" >> data/diffusion/logs/gamma.log 2>&1
 fi
 # A fresh process every 30 minutes (the run resumes at the next batch): one process running for hours slowed down
 # as its resident memory grew (FID cells at K = 100 took 366, 389, then 414 s).
 log=data/diffusion/logs/evaluate.log
 while :; do
-  "${cli[@]}" evaluate --samples 1000 --batch-size 250 --seed 11 --max-minutes 30 "$@" >> "$log" 2>&1
+  "${cli[@]}" evaluate --samples 1000 --batch-size 250 --seed 11 --max-minutes 30 --threads "$threads" "$@" >> "$log" 2>&1
   tail -n 200 "$log" | grep -q "cells done; 0 to go" && break
 done

