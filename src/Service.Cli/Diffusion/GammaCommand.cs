@@ -28,6 +28,7 @@ public static class GammaCommand
         command.SetAction(parse =>
         {
             AtenKernels.PinForSampling();
+            TorchRuntime.EnsureInitialized();
             TorchSharp.torch.set_num_threads(parse.GetValue(threads));
             var weights = parse.GetValue(model)!;
             using var network = UnetEpsilonModel.Load(weights);
