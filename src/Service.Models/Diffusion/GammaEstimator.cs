@@ -21,7 +21,10 @@ public static class GammaEstimator
     /// <param name="progress">Reports n after Γ_n is done (1..N), e.g. for a progress bar.</param>
     /// <param name="cancellationToken">Checked once per timestep.</param>
     /// <param name="standardError">If given ([N + 1]): the Monte Carlo standard error of each Γ_n, sd_m(‖ε̂_m‖²/d)/√M.</param>
-    /// <returns>Γ [N + 1]: Γ_n at index n, index 0 unused (0).</returns>
+    /// <param name="firstStep">First n estimated; with <paramref name="lastStep"/>, a range of an estimate run in pieces
+    /// (each piece with its own noise source) so that a long run can stop and resume.</param>
+    /// <param name="lastStep">Last n estimated; null: N.</param>
+    /// <returns>Γ [N + 1]: Γ_n at index n for n in the range, other indices 0.</returns>
     public static double[] Estimate(
         IEpsilonModel model,
         ReadOnlySpan<float> data,
@@ -29,7 +32,9 @@ public static class GammaEstimator
         int batchSize = 256,
         IProgress<int>? progress = null,
         CancellationToken cancellationToken = default,
-        double[]? standardError = null)
+        double[]? standardError = null,
+        int firstStep = 1,
+        int? lastStep = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(random);
@@ -41,6 +46,9 @@ public static class GammaEstimator
         var rows = data.Length / d;
         var schedule = model.Schedule;
         var steps = schedule.Steps;
+        var last = lastStep ?? steps;
+        if (firstStep < 1 || last > steps || firstStep > last)
+            throw new ArgumentOutOfRangeException(nameof(firstStep), $"The steps must satisfy 1 ≤ first ≤ last ≤ N = {steps}; got {firstStep}..{last}.");
         var batchRows = Math.Min(batchSize, rows);
         var noisy = new float[batchRows * d]; // x_n [B, d]
         var epsilon = new float[batchRows * d]; // ε̂ [B, d]
@@ -49,7 +57,7 @@ public static class GammaEstimator
         if (standardError is not null && standardError.Length != steps + 1)
             throw new ArgumentException($"The standard-error buffer needs N + 1 = {steps + 1} entries.", nameof(standardError));
 
-        for (var n = 1; n <= steps; n++)
+        for (var n = firstStep; n <= last; n++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var sqrtAlphaBar = (float)Math.Sqrt(schedule.AlphaBar(n)); // √ᾱ_n

@@ -62,6 +62,25 @@ public sealed class GaussianModelTests
     }
 
     [Fact]
+    public void A_range_of_steps_is_the_whole_estimates_prefix_and_leaves_the_other_steps_zero()
+    {
+        var model = GaussianModel.Gauss64();
+        var data = model.Sample(new Random(1), 100);
+
+        var whole = GammaEstimator.Estimate(model, data, new Random(2), batchSize: 50);
+        var prefix = GammaEstimator.Estimate(model, data, new Random(2), batchSize: 50, firstStep: 1, lastStep: 40);
+        var suffix = GammaEstimator.Estimate(model, data, new Random(3), batchSize: 50, firstStep: 41);
+
+        // The same noise source draws the same ε for steps 1..40, so the prefix is exact.
+        Assert.Equal(whole[..41], prefix[..41]);
+        Assert.All(prefix[41..], value => Assert.Equal(0, value));
+        Assert.All(suffix[..41], value => Assert.Equal(0, value));
+        Assert.All(suffix[41..], value => Assert.InRange(value, 1e-6, 1.5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => GammaEstimator.Estimate(model, data, new Random(2), firstStep: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => GammaEstimator.Estimate(model, data, new Random(2), firstStep: 50, lastStep: 49));
+    }
+
+    [Fact]
     public void Epsilon_is_the_posterior_mean_of_the_noise()
     {
         // E[ε | x_n] computed by brute-force regression: draw (x₀, ε) pairs, bucket by x_n in 1-D, compare.
