@@ -75,9 +75,11 @@ public static class CurEvaluateCommand
         var report = new Option<string>("--report") { DefaultValueFactory = _ => "docs/results/cur.md" };
         var maxMinutes = new Option<double>("--max-minutes") { Description = "Stop the exact pass after this many minutes (resume later); 0 = no limit." };
         var reportOnly = new Option<bool>("--report-only") { Description = "Only regenerate the report and its figures from the results file." };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads of each model; 0: one per core.", DefaultValueFactory = _ => 0 };
         var command = new Command("evaluate", "Recall of CUR / adaptive CUR / DE re-rank against the exact CE top-k, per budget (resumable).")
         {
             dir, model, queries, budgets, splits, splitsFrom, role, rounds, adaptiveShare, deShares, rcond, results, report, maxMinutes, reportOnly,
+            threads,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -91,7 +93,7 @@ public static class CurEvaluateCommand
             var items = IndexCommands.ReadLines<ItemLine>(Path.Combine(folder, "items.jsonl"));
             var all = IndexCommands.ReadLines<QueryLine>(Path.Combine(folder, "queries.jsonl"));
             var sample = all.OrderBy(q => GeneratedBlock.StableHash(q.Id)).Take(parse.GetValue(queries)).ToList();
-            using var crossEncoder = IndexCommands.LoadCrossEncoder(parse.GetValue(model)!);
+            using var crossEncoder = IndexCommands.LoadCrossEncoder(parse.GetValue(model)!, parse.GetValue(threads));
             var index = AnchorIndexFile.Load(Path.Combine(folder, "index.anncur"), crossEncoder.WeightsSha256);
             var scorer = new CrossEncoderScorer(crossEncoder);
 
@@ -133,7 +135,7 @@ public static class CurEvaluateCommand
             var position = texts.Select((t, i) => (t, i)).GroupBy(x => x.t).ToDictionary(g => g.Key, g => g.First().i);
 
             // 2. The methods, scored from the cache.
-            using var embedderModel = IndexCommands.LoadEmbedder();
+            using var embedderModel = IndexCommands.LoadEmbedder(parse.GetValue(threads));
             var embedder = new SentenceEmbedder(embedderModel);
             var embeddings = await ItemEmbeddings.ComputeAsync(index.Snapshot(), embedder, cancellation);
             // Each query's bi-encoder vector, once (one query per call, as the service embeds a search's query).

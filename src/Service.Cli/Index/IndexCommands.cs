@@ -100,7 +100,8 @@ public static class IndexCommands
         var output = new Option<string>("--out") { Description = "Output folder (shard-<i>-of-<n>.anncur); with 0/1 a file path ending in .anncur is also accepted.", Required = true };
         var dtype = new Option<string>("--dtype") { DefaultValueFactory = _ => "float16" };
         dtype.AcceptOnlyFromAmong("float32", "float16");
-        var command = new Command("build", "Compute R = CE(anchor queries × items) for all items or one shard; resumable.") { items, anchors, model, shard, output, dtype };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads; 0: one per core.", DefaultValueFactory = _ => 0 };
+        var command = new Command("build", "Compute R = CE(anchor queries × items) for all items or one shard; resumable.") { items, anchors, model, shard, output, dtype, threads };
         command.SetAction(async (parse, cancellation) =>
         {
             var (index, count) = ParseShard(parse.GetValue(shard)!);
@@ -113,7 +114,7 @@ public static class IndexCommands
                 ? outPath
                 : Path.Combine(outPath, $"shard-{index:D4}-of-{count:D4}.anncur");
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            using var crossEncoder = LoadCrossEncoder(parse.GetValue(model)!);
+            using var crossEncoder = LoadCrossEncoder(parse.GetValue(model)!, parse.GetValue(threads));
             var scorer = new CrossEncoderScorer(crossEncoder);
             var storedAs = parse.GetValue(dtype) == "float16" ? ScoreType.Float16 : ScoreType.Float32;
             var request = scorer.BuildRequest(anchorTexts, allItems.GetRange(start, end - start), storedAs);
@@ -188,9 +189,10 @@ public static class IndexCommands
     }
 
     /// <summary>A configured cross-encoder adapter (appsettings Models:Adapters) on the CPU, through its batching worker.</summary>
-    public static CrossEncoderModel LoadCrossEncoder(string name)
+    /// <param name="threads">ONNX Runtime intra-op threads; 0: one per core. 1 beside another long job on these 2 cores.</param>
+    public static CrossEncoderModel LoadCrossEncoder(string name, int threads = 0)
     {
-        var (_, load) = CrossEncoderModel.MiniLmAdapter(name, ModelCache.DefaultDirectory, new ExecutionDevice(ExecutionDevice.Cpu), new BatchingLimits());
+        var (_, load) = CrossEncoderModel.MiniLmAdapter(name, ModelCache.DefaultDirectory, new ExecutionDevice(ExecutionDevice.Cpu, IntraOpThreads: threads), new BatchingLimits());
         return load(AdapterPath(name));
     }
 
@@ -202,9 +204,9 @@ public static class IndexCommands
     }
 
     /// <summary>The base MiniLM bi-encoder (the service's default embedding model) on the CPU, through its batching worker.</summary>
-    public static SentenceEmbeddingModel LoadEmbedder()
+    public static SentenceEmbeddingModel LoadEmbedder(int threads = 0)
     {
-        var (_, load) = SentenceEmbeddingModel.MiniLm(ModelCache.DefaultDirectory, new ExecutionDevice(ExecutionDevice.Cpu), new BatchingLimits());
+        var (_, load) = SentenceEmbeddingModel.MiniLm(ModelCache.DefaultDirectory, new ExecutionDevice(ExecutionDevice.Cpu, IntraOpThreads: threads), new BatchingLimits());
         return load();
     }
 }
