@@ -24,9 +24,11 @@ public sealed class GammaChunks(string path, string key)
                 .Where(c => c.Key == key).ToDictionary(c => c.First)
             : [];
 
-    public void Append(int first, double[] gamma, double[] standardError)
+    public Chunk Append(int first, double[] gamma, double[] standardError)
     {
+        var chunk = new Chunk(key, first, gamma, standardError);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        File.AppendAllText(path, JsonSerializer.Serialize(new Chunk(key, first, gamma, standardError)) + "\n");
+        File.AppendAllText(path, JsonSerializer.Serialize(chunk) + "\n");
+        return chunk;
     }
 }

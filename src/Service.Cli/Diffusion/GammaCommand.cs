@@ -63,12 +63,12 @@ public static class GammaCommand
                         var error = new double[steps + 1];
                         var piece = GammaEstimator.Estimate(network, rows, noise, batchSize: 100, new Progress<int>(n => task.Value = n),
                             standardError: error, firstStep: first, lastStep: last);
-                        chunks.Append(first, piece[first..(last + 1)], error[first..(last + 1)]);
+                        done[first] = chunks.Append(first, piece[first..(last + 1)], error[first..(last + 1)]);
                     }
                     task.Value = last;
                 }
             });
-            foreach (var chunk in chunks.Read().Values)
+            foreach (var chunk in done.Values)
             {
                 chunk.Gamma.CopyTo(gamma, chunk.First);
                 chunk.StandardError.CopyTo(standardError, chunk.First);

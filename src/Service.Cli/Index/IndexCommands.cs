@@ -60,7 +60,7 @@ public static class IndexCommands
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 5 };
         var output = new Option<string>("--out") { Description = "Folder for items.jsonl, anchors.jsonl, queries.jsonl.", Required = true };
         var data = new Option<string?>("--data") { Description = "data/wordnet (from `data wordnet-benchmark`)." };
-        var command = new Command("wordnet", "Write the items and queries of WordNet domains, and anchor queries from the training domains.")
+        var command = new Command("wordnet", "Write the items and queries of WordNet domains, and anchor queries (training domains' examples or the domains' own definitions).")
         {
             domains, anchors, anchorSource, seed, output, data,
         };

@@ -15,12 +15,11 @@ public static class GlossQueries
 {
     public static IEnumerable<BenchmarkQuery> Build(WordNetDatabase database, string split)
     {
-        var byId = database.Synsets.ToDictionary(s => s.Id, StringComparer.Ordinal);
         foreach (var hyponym in database.Synsets.Where(s => s.Definition.Length > 0 && WordNetSplits.Of(s.LexName) == split))
         {
             foreach (var id in hyponym.Hypernyms.Distinct())
             {
-                if (!byId.TryGetValue(id, out var hypernym) || WordNetSplits.Of(hypernym.LexName) != split
+                if (database.Find(id) is not { } hypernym || WordNetSplits.Of(hypernym.LexName) != split
                     || LemmaMarker.Mark(hyponym.Definition, hypernym.Lemmas) is not { } marked)
                     continue;
                 var negatives = database.Senses(marked.Lemma)
