@@ -33,7 +33,7 @@ public sealed record TextEvalRow(
 /// <param name="ExhaustiveDomain">A domain whose every item a cross-encoder scores for <paramref name="ExhaustiveSample"/> queries; null: none.</param>
 /// <param name="Adapter">A cross-encoder adapter file: pairs are scored by ONNX Runtime with it merged, as the service scores them.</param>
 /// <param name="ScoresOut">Where to write every senses pair's scores (marked and unmarked query); null: nowhere.</param>
-public sealed record TextEvalSettings(string Split, int DomainSample, int DomainDepth, string? ExhaustiveDomain, int ExhaustiveSample, string? ModelFile, string? Adapter, string? ScoresOut = null);
+public sealed record TextEvalSettings(string Split, int DomainSample, int DomainDepth, string? ExhaustiveDomain, int ExhaustiveSample, string? ModelFile, string? Adapter, string? ScoresOut = null, int Threads = 0);
 
 /// <summary>
 /// <c>text eval</c>: scores a model on the WordNet test (or dev) domains, unseen in training, and regenerates docs/results/text.md.
@@ -78,7 +78,7 @@ public static class TextEvalCommand
             var exhaustiveDomain = parse.GetValue(exhaustive) ?? (splitName == "test" ? "verb.motion" : "none");
             var settings = new TextEvalSettings(splitName, parse.GetValue(sample), parse.GetValue(depth),
                 exhaustiveDomain == "none" ? null : exhaustiveDomain, parse.GetValue(exhaustiveSample), parse.GetValue(modelFile), parse.GetValue(adapter),
-                parse.GetValue(scoresOut));
+                parse.GetValue(scoresOut), parse.GetValue(threads));
             var row = Evaluate(parse.GetValue(run)!, parse.GetValue(data) ?? TextData.DefaultDirectory(), settings);
             var path = parse.GetValue(results) ?? $"docs/results/text/{splitName}-results.jsonl";
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
@@ -107,7 +107,7 @@ public static class TextEvalCommand
             model.load(settings.ModelFile ?? info.ModelPath);
         }
         model.eval();
-        using var served = settings.Adapter is null ? null : ServedCrossEncoder(settings.Adapter, modelPath);
+        using var served = settings.Adapter is null ? null : ServedCrossEncoder(settings.Adapter, modelPath, settings.Threads);
         var scorer = new TextScorer(model, tokenizer, served);
         var crossEncoder = info.Kind == "cross-encoder";
         float[] Score(List<(string Query, string Item)> pairs) => crossEncoder ? scorer.Pairs(pairs) : scorer.Cosines(pairs);
@@ -219,10 +219,11 @@ public static class TextEvalCommand
                 writer.WriteLine(JsonSerializer.Serialize(new { query_id = g.QueryId, item_id = c.ItemId, label = c.Label, score = marked[(g.QueryId, c.ItemId)], unmarked = unmarkedScores[offset++] }));
     }
 
-    static OnnxCrossEncoder ServedCrossEncoder(string adapterPath, string modelPath)
+    /// <param name="threads">ONNX Runtime intra-op threads, as many as torch gets (1 beside another long job); 0: one per core.</param>
+    static OnnxCrossEncoder ServedCrossEncoder(string adapterPath, string modelPath, int threads)
     {
         var adapter = TextAdapter.Load(adapterPath);
-        return new OnnxCrossEncoder(modelPath, new ExecutionDevice(ExecutionDevice.Cpu),
+        return new OnnxCrossEncoder(modelPath, new ExecutionDevice(ExecutionDevice.Cpu, IntraOpThreads: threads),
             adapter.MergedInitializers(OnnxBertWeights.Map(OnnxGraph.Read(modelPath))), adapter.HeadWeight!, adapter.HeadBias);
     }
 
