@@ -6,8 +6,15 @@ using Spectre.Console;
 namespace Service.Cli.Benchmarks;
 
 /// <summary>What the ANNCUR benchmark commands share: option checks, order statistics and the command line for a report.</summary>
-static class BenchmarkReport
+public static class BenchmarkReport
 {
+    /// <summary>The report file with its folder created: a missing folder must not cost a measurement that has already run.</summary>
+    public static FileInfo WithFolder(this FileInfo output)
+    {
+        output.Directory?.Create();
+        return output;
+    }
+
     /// <summary>Adds a parse-time check that the value is at least <paramref name="minimum"/>.</summary>
     public static Option<int> AtLeast(this Option<int> option, int minimum)
     {

@@ -92,6 +92,6 @@ public static class CurBenchmarkCommand
         foreach (var line in lines)
             AnsiConsole.WriteLine(line);
         if (output is not null)
-            File.WriteAllLines(output.FullName, lines);
+            File.WriteAllLines(output.WithFolder().FullName, lines);
     }
 }

@@ -96,7 +96,7 @@ public static class EmbeddingBenchmarkCommand
         var report = Report(settings, raw, rawSorted, rawWindows, service);
         AnsiConsole.WriteLine(report);
         if (output is not null)
-            await File.WriteAllTextAsync(output.FullName, report, cancellation);
+            await File.WriteAllTextAsync(output.WithFolder().FullName, report, cancellation);
         return 0;
     }
 

@@ -114,7 +114,7 @@ public static class FuzzCommand
         Print(result);
         if (output is not null)
         {
-            await File.WriteAllTextAsync(output.FullName, JsonSerializer.Serialize(result, LoadCommand.ResultJson), CancellationToken.None);
+            await File.WriteAllTextAsync(output.WithFolder().FullName, JsonSerializer.Serialize(result, LoadCommand.ResultJson), CancellationToken.None);
             AnsiConsole.MarkupLineInterpolated($"[grey]Wrote {output.FullName}[/]");
         }
         return result.ServerErrors.Count > 0 || result.Violations.Count > 0 || stopped ? 1 : 0;

@@ -115,7 +115,7 @@ public static class IndexBuildBenchmarkCommand
         var summary = Summary(settings, itemSource, anchorSource, callsPerPass, calls.Count, builder.ShardSize, limits, rawRates, builderRates, difference);
         Print("bench index-build", header, rows, summary);
         if (output is not null)
-            await File.WriteAllTextAsync(output.FullName, Markdown("bench index-build", header, rows, summary), cancellation);
+            await File.WriteAllTextAsync(output.WithFolder().FullName, Markdown("bench index-build", header, rows, summary), cancellation);
         return 0;
 
         string[] Row(string name, List<double> rates) => [name, .. rates.Select(r => Format(r, "0.0")), Format(Median(rates), "0.0")];

@@ -75,7 +75,7 @@ public static class SamplingBenchmarkCommand
         AnsiConsole.MarkupLine(Markup.Escape(malloc));
         AnsiConsole.Write(table);
         if (output is not null)
-            File.AppendAllLines(output.FullName, [.. lines, ""]);
+            File.AppendAllLines(output.WithFolder().FullName, [.. lines, ""]);
 
         double Pass(int k, int seed)
         {

@@ -150,7 +150,7 @@ public static class SearchLatencyBenchmarkCommand
         var summary = Summary(settings, index, Options("cur"), Options("adaptive"), Options("adaptive-de"));
         Print("bench search", header, rows, summary);
         if (output is not null)
-            await File.WriteAllTextAsync(output.FullName, Markdown("bench search", header, rows, summary), cancellation);
+            await File.WriteAllTextAsync(output.WithFolder().FullName, Markdown("bench search", header, rows, summary), cancellation);
         return 0;
     }
 
