@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Configuration;
-using Service.Api.Hosting;
 
 namespace Service.Cli.Index;
 
@@ -9,14 +8,16 @@ namespace Service.Cli.Index;
 /// </summary>
 public static class ServedCrossEncoder
 {
+    const string Key = "Models:DefaultCrossEncoder";
+
     public static string Name { get; } = Read();
 
     static string Read()
     {
         var configuration = new ConfigurationBuilder().SetBasePath(AppContext.BaseDirectory).AddJsonFile("appsettings.json").Build();
-        var name = configuration[$"{ModelsOptions.Section}:{nameof(ModelsOptions.DefaultCrossEncoder)}"];
+        var name = configuration[Key];
         return string.IsNullOrEmpty(name)
-            ? throw new InvalidOperationException($"{AppContext.BaseDirectory}appsettings.json names no {ModelsOptions.Section}:{nameof(ModelsOptions.DefaultCrossEncoder)}; pass --model.")
+            ? throw new InvalidOperationException($"{AppContext.BaseDirectory}appsettings.json names no {Key}; pass --model.")
             : name;
     }
 }
