@@ -26,7 +26,7 @@ public static class IndexBuildBenchmarkCommand
         var items = new Option<string?>("--items") { Description = "JSONL {id, text} per item; default: the items stored in --index." };
         var anchors = new Option<string?>("--anchors") { Description = "JSONL {id, text} per anchor query; default: the anchor queries stored in --index." };
         var index = new Option<string>("--index") { Description = "Index file read for items and anchor queries when --items or --anchors is omitted.", DefaultValueFactory = _ => "models/indexes/verb-motion.anncur" };
-        var model = new Option<string>("--model") { Description = "Cross-encoder name from Models:Adapters; default: the service's Models:DefaultCrossEncoder.", DefaultValueFactory = _ => ServedCrossEncoder.Name };
+        var model = ServedCrossEncoder.ModelOption();
         var itemCount = new Option<int>("--items-count") { Description = "Use the first n items.", DefaultValueFactory = _ => 512 }.AtLeast(1);
         var anchorCount = new Option<int>("--anchor-count") { Description = "Use the first k_q anchor queries.", DefaultValueFactory = _ => 16 }.AtLeast(1);
         var rounds = new Option<int>("--rounds") { Description = "Alternating raw/builder passes; medians are reported.", DefaultValueFactory = _ => 3 }.AtLeast(1);

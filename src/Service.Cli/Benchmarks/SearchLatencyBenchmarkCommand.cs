@@ -52,7 +52,7 @@ public static class SearchLatencyBenchmarkCommand
     public static Command Create()
     {
         var index = new Option<string>("--index") { DefaultValueFactory = _ => "models/indexes/verb-motion.anncur" };
-        var model = new Option<string>("--model") { Description = "Cross-encoder name from Models:Adapters (default: the service's Models:DefaultCrossEncoder); the index must have been built with it.", DefaultValueFactory = _ => ServedCrossEncoder.Name };
+        var model = ServedCrossEncoder.ModelOption("; the index must have been built with it");
         var queries = new Option<int>("--queries") { Description = "Measured queries per method (a fixed list, cycled), after one warm-up.", DefaultValueFactory = _ => 50 }.AtLeast(1);
         var budget = new Option<int>("--budget") { Description = "CE calls per search; cur and adaptive take the service's default k_i (Search:CurAnchorShare, Search:AdaptiveAnchorShare).", DefaultValueFactory = _ => 100 }.AtLeast(2);
         var k = new Option<int>("--k") { Description = "Results per search.", DefaultValueFactory = _ => 10 }.AtLeast(1);

@@ -44,7 +44,7 @@ public static class CurEvaluateCommand
     public static Command Create()
     {
         var dir = new Option<string>("--dir") { Description = "Folder with items.jsonl, queries.jsonl and index.anncur (from `index wordnet` and `index build`)." };
-        var model = new Option<string>("--model") { Description = "Cross-encoder name from Models:Adapters; default: the service's Models:DefaultCrossEncoder.", DefaultValueFactory = _ => ServedCrossEncoder.Name };
+        var model = ServedCrossEncoder.ModelOption();
         var queries = new Option<int>("--queries") { Description = "Evaluation queries (a fixed sample of queries.jsonl).", DefaultValueFactory = _ => 200 };
         var budgets = new Option<string>("--budgets") { DefaultValueFactory = _ => "50,100,200,500,1000" };
         var splits = new Option<string>("--splits") { Description = "CUR anchor shares k_i/budget to report.", DefaultValueFactory = _ => "0.5,0.8" };

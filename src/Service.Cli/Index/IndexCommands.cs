@@ -95,7 +95,7 @@ public static class IndexCommands
     {
         var items = new Option<string>("--items") { Description = "JSONL {id, text} per item.", Required = true };
         var anchors = new Option<string>("--anchors") { Description = "JSONL {id, text} per anchor query.", Required = true };
-        var model = new Option<string>("--model") { Description = "Cross-encoder name from Models:Adapters; default: the service's Models:DefaultCrossEncoder.", DefaultValueFactory = _ => ServedCrossEncoder.Name };
+        var model = ServedCrossEncoder.ModelOption();
         var shard = new Option<string>("--shard") { Description = "i/n: build item shard i of n (0-based); default 0/1 = all items.", DefaultValueFactory = _ => "0/1" };
         var output = new Option<string>("--out") { Description = "Output folder (shard-<i>-of-<n>.anncur); with 0/1 a file path ending in .anncur is also accepted.", Required = true };
         var dtype = new Option<string>("--dtype") { DefaultValueFactory = _ => "float16" };

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Microsoft.Extensions.Configuration;
 
 namespace Service.Cli.Index;
@@ -11,6 +12,13 @@ public static class ServedCrossEncoder
     const string Key = "Models:DefaultCrossEncoder";
 
     public static string Name { get; } = Read();
+
+    /// <summary>The --model option of the commands that score with a cross-encoder, defaulting to <see cref="Name"/>.</summary>
+    public static Option<string> ModelOption(string? note = null) => new("--model")
+    {
+        Description = $"Cross-encoder name from Models:Adapters; default: the service's Models:DefaultCrossEncoder{note}.",
+        DefaultValueFactory = _ => Name,
+    };
 
     static string Read()
     {

@@ -107,7 +107,7 @@ public static class TextEvalCommand
             model.load(settings.ModelFile ?? info.ModelPath);
         }
         model.eval();
-        using var served = settings.Adapter is null ? null : ServedCrossEncoder(settings.Adapter, modelPath, settings.Threads);
+        using var served = settings.Adapter is null ? null : OnnxWithAdapter(settings.Adapter, modelPath, settings.Threads);
         var scorer = new TextScorer(model, tokenizer, served);
         var crossEncoder = info.Kind == "cross-encoder";
         float[] Score(List<(string Query, string Item)> pairs) => crossEncoder ? scorer.Pairs(pairs) : scorer.Cosines(pairs);
@@ -220,7 +220,7 @@ public static class TextEvalCommand
     }
 
     /// <param name="threads">ONNX Runtime intra-op threads, as many as torch gets (1 beside another long job); 0: one per core.</param>
-    static OnnxCrossEncoder ServedCrossEncoder(string adapterPath, string modelPath, int threads)
+    static OnnxCrossEncoder OnnxWithAdapter(string adapterPath, string modelPath, int threads)
     {
         var adapter = TextAdapter.Load(adapterPath);
         return new OnnxCrossEncoder(modelPath, new ExecutionDevice(ExecutionDevice.Cpu, IntraOpThreads: threads),
